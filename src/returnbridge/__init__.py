@@ -1,0 +1,3 @@
+"""ReturnBridge: TikTok Shop returns, refunds and cancellations, mirrored into your store."""
+
+__version__ = "0.1.0"
