@@ -14,8 +14,8 @@ _UNSIGNED_QUERY_KEYS = frozenset({"sign", "access_token", "x-tts-access-token"})
 def string_to_sign(path: str, query: Mapping[str, str], body: bytes | None, multipart: bool = False) -> bytes:
     """The unwrapped input of the HMAC: path, then sorted ``key+value`` pairs, then the raw body bytes.
 
-    Keys sort by code point (ASCII), values are the unencoded ones. The body is appended exactly as sent on the
-    wire, except for multipart uploads, whose body is never signed.
+    Keys sort by code point (ASCII), values are the unencoded ones. The body is appended exactly as sent on
+    the wire, except for multipart uploads, whose body is never signed.
     """
     parts = [path.encode()]
     for key in sorted(k for k in query if k not in _UNSIGNED_QUERY_KEYS):
