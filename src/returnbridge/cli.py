@@ -1,0 +1,146 @@
+"""The ``returnbridge`` command line."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from typer.exceptions import TyperException
+
+from returnbridge import __version__
+from returnbridge.errors import UserFacingError
+
+app = typer.Typer(
+    name="returnbridge",
+    help="TikTok Shop returns, refunds and cancellations, mirrored into your store.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+emulator_app = typer.Typer(help="Run a local platform emulator (for the demo, tests and benchmarks).")
+app.add_typer(emulator_app, name="emulator")
+
+err = Console(stderr=True)
+out = Console()
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    out.print(__version__)
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (also done automatically by `serve` and `demo`)."""
+    from returnbridge.config import get_settings
+    from returnbridge.db.migrate import upgrade
+
+    settings = get_settings()
+    url = settings.effective_database_url
+    upgrade(url)
+    out.print(f"Database is up to date: {_redacted(url)}")
+
+
+@emulator_app.command("tiktok")
+def emulator_tiktok(
+    port: Annotated[int, typer.Option(help="Port to listen on (127.0.0.1).")] = 8601,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    app_key: Annotated[str, typer.Option(help="The app key clients sign with.")] = "demo_app_key",
+    app_secret: Annotated[str, typer.Option(help="The app secret clients sign with.")] = "demo_app_secret",
+    seed_returns: Annotated[int, typer.Option(min=0, help="How many returns to seed.")] = 200,
+    seed: Annotated[int, typer.Option(help="Seed for the generated data (same seed, same data).")] = 42,
+    webhook_url: Annotated[str | None, typer.Option(help="Where to send signed webhooks.")] = None,
+    redirect_url: Annotated[str | None, typer.Option(help="OAuth redirect URL after consent.")] = None,
+    rps: Annotated[float, typer.Option(min=0.1, help="Rate limit per (shop, API path), requests/s.")] = 50.0,
+    latency_ms: Annotated[int, typer.Option(min=0, help="Added latency per request.")] = 0,
+    fault_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of requests that fail.")] = 0.0,
+    time_scale: Annotated[float, typer.Option(min=0.001, help="How much faster business time runs.")] = 1.0,
+) -> None:
+    """Run the TikTok Shop emulator (open API, auth host, consent page, control API under /_emulator/)."""
+    from returnbridge.emulators.tiktok.server import run
+
+    run(
+        host=host, port=port, app_key=app_key, app_secret=app_secret, redirect_url=redirect_url,
+        seed_returns=seed_returns, seed=seed, webhook_url=webhook_url, rps=rps, latency_ms=latency_ms,
+        fault_rate=fault_rate, time_scale=time_scale,
+    )
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port for the TikTok emulator.")] = 8601,
+    seed_returns: Annotated[int, typer.Option(min=0, help="How many returns to seed.")] = 2000,
+    time_scale: Annotated[float, typer.Option(min=0.001, help="How much faster business time runs.")] = 60.0,
+) -> None:
+    """Migrate the SQLite database under ./var/ and start the TikTok emulator with demo data."""
+    from returnbridge.config import get_settings
+    from returnbridge.db.migrate import upgrade
+    from returnbridge.emulators.tiktok.server import run
+
+    settings = get_settings()
+    upgrade(settings.effective_database_url)
+    out.print(f"[bold]ReturnBridge {__version__} demo[/bold]")
+    out.print(f"Database migrated: {_redacted(settings.effective_database_url)}")
+    out.print(
+        "The back-office arrives with the web issue; for now the demo runs the TikTok Shop emulator with seeded "
+        "shops, orders, returns and cancellations. Business time runs "
+        f"{time_scale:g}x faster so deadlines and auto-approvals happen while you watch."
+    )
+    out.print(f"  Shops and sellers:   http://127.0.0.1:{port}/_emulator/shops")
+    out.print(f"  Full state:          http://127.0.0.1:{port}/_emulator/state?limit=20")
+    out.print(f"  Consent page:        http://127.0.0.1:{port}/open/authorize?service_id=demo&state=hello")
+    out.print("  Control API:         docs/emulator-tiktok.md     Stop with Ctrl+C.")
+    run(
+        host="127.0.0.1", port=port, app_key="demo_app_key", app_secret="demo_app_secret",
+        seed_returns=seed_returns, seed=42, time_scale=time_scale,
+    )
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: known problems become one-line messages; ``RETURNBRIDGE_DEBUG=1`` shows tracebacks."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        err.print("Aborted.")
+        return 130
+    except KeyboardInterrupt:
+        return 130
+    except TyperException as exc:  # usage errors: typer prints them like --help does
+        exc.show()
+        return exc.exit_code
+    except Exception as exc:
+        if os.environ.get("RETURNBRIDGE_DEBUG"):
+            raise
+        err.print(f"[red]error:[/red] {_describe(exc)}")
+        return 1
+    return 0
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, UserFacingError):
+        return str(exc)
+    from sqlalchemy.exc import OperationalError
+
+    if isinstance(exc, OperationalError):
+        return f"cannot reach the database: {str(exc.orig).strip().splitlines()[0]}"
+    if isinstance(exc, OSError):
+        return f"{exc.strerror or exc}: {exc.filename}" if getattr(exc, "filename", None) else str(exc)
+    return f"{exc.__class__.__name__}: {exc} (set RETURNBRIDGE_DEBUG=1 for the traceback)"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
+
+__all__ = ["app", "main"]

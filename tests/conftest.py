@@ -1,0 +1,105 @@
+"""Shared fixtures: databases (SQLite and PostgreSQL), service URLs, and the service-required policy.
+
+A test that needs PostgreSQL or Redis skips with the reason when the URL is unset, except under
+RETURNBRIDGE_REQUIRE_SERVICES=1 (CI), where a missing service is a failure: a green CI must have run everything.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from returnbridge.db.engine import make_engine, make_session_factory, normalise_url
+from returnbridge.db.migrate import upgrade
+from returnbridge.db.models import Base
+
+POSTGRES_ENV = "RETURNBRIDGE_TEST_POSTGRES_URL"
+REDIS_ENV = "RETURNBRIDGE_TEST_REDIS_URL"
+
+
+def services_required() -> bool:
+    return os.environ.get("RETURNBRIDGE_REQUIRE_SERVICES", "") not in ("", "0", "false", "no")
+
+
+def missing_service(reason: str) -> None:
+    """Skip (laptop) or fail (CI) because a service the test needs is not configured."""
+    if services_required():
+        pytest.fail(f"{reason} (RETURNBRIDGE_REQUIRE_SERVICES=1 turns this skip into a failure)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    url = os.environ.get(POSTGRES_ENV, "")
+    if not url:
+        missing_service(f"PostgreSQL not configured: set {POSTGRES_ENV}")
+    return normalise_url(url)
+
+
+@pytest.fixture(scope="session")
+def postgres_database(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh, migrated database for this test session (and xdist worker), dropped at the end."""
+    name = f"rb_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # the server is configured but not answering: say so plainly
+        admin.dispose()
+        missing_service(f"PostgreSQL at {POSTGRES_ENV} is not usable: {exc.__class__.__name__}: {exc}")
+    url = make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = os.environ.get(REDIS_ENV, "")
+    if not url:
+        missing_service(f"Redis not configured: set {REDIS_ENV}")
+    return url
+
+
+def _truncate_all(engine: Engine) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in reversed(Base.metadata.sorted_tables))
+    if tables:
+        with engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """Every DB test runs twice: on a fresh migrated SQLite file and on PostgreSQL (tables emptied after)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'returnbridge.sqlite3'}"
+        upgrade(url)
+        yield url
+        return
+    url = request.getfixturevalue("postgres_database")
+    yield url
+    engine = make_engine(url)
+    try:
+        _truncate_all(engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return make_session_factory(engine)
