@@ -19,12 +19,12 @@ demo: install
 	$(BIN)/returnbridge demo
 
 test: install
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check $(wildcard src tests bench)
 	$(BIN)/pytest -n 2 --dist loadfile
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench || true
+	$(BIN)/ruff check $(wildcard src tests bench)
+	$(BIN)/ruff format --check $(wildcard src tests bench) || true
 
 bench: install
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
