@@ -39,7 +39,7 @@ class RateLimiter:
             return True
         tokens = min(rps, bucket[0] + (now - bucket[1]) * rps)
         bucket[1] = now
-        if tokens >= 1.0:
+        if tokens >= 1.0 - 1e-9:  # float refill: 10 × 0.1 s must give back a whole token
             bucket[0] = tokens - 1.0
             return True
         bucket[0] = tokens

@@ -324,7 +324,11 @@ class WebhookDispatcher:
     async def _run(self, ready: threading.Event) -> None:
         self._wake = asyncio.Event()
         tasks: set[asyncio.Task] = set()
-        async with httpx.AsyncClient(timeout=self.receiver_timeout) as client:
+        # A modest connection pool: bursts of status changes should not open a hundred sockets on a receiver.
+        limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
+        # Waiting for a free pooled connection is our delay, not the receiver's: only the exchange is timed.
+        timeout = httpx.Timeout(self.receiver_timeout, pool=None)
+        async with httpx.AsyncClient(timeout=timeout, limits=limits) as client:
             ready.set()
             while not self._stopping:
                 now = self.clock.now_float()
