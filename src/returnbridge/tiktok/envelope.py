@@ -25,6 +25,14 @@ class Envelope(BaseModel, Generic[DataT]):
     data: DataT | None = None
 
 
+class PageCursor(BaseModel):
+    """Only the cursor of a search page: a quick first look at a page before its full parse."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    next_page_token: str | None = None
+
+
 class AnyData(TikTokModel):
     """``data`` of action endpoints (``{}`` on success); any field that shows up is kept."""
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from .auth import TokenSource
-from .envelope import AnyData, Envelope, OrdersData, ReasonsData, RecordsData
+from .envelope import AnyData, Envelope, OrdersData, PageCursor, ReasonsData, RecordsData
 from .errors import TikTokError, TokenExpired
 from .filters import CancellationFilters, ReturnFilters
 from .models import (
@@ -28,6 +28,7 @@ from .models import (
     TokenSet,
     UploadedImage,
 )
+from .paging import PageRequest, RawPage, iter_pages, parse_page
 from .transport import ApiCall, Transport, UnexpectedResponse, json_body
 
 log = logging.getLogger(__name__)
@@ -130,9 +131,11 @@ class ShopClient:
         try:
             return self._transport.send(call, model, tokens.access_token)
         except TokenExpired:
-            log.info("access token expired for shop %s; refreshing and retrying once", self.shop_cipher)
-            renewed = self._tokens.refresh(tokens)
-            return self._transport.send(call, model, renewed.access_token)
+            return self._transport.send(call, model, self._renew(tokens).access_token)
+
+    def _renew(self, stale: TokenSet) -> TokenSet:
+        log.info("access token expired for shop %s; refreshing and retrying once", self.shop_cipher)
+        return self._tokens.refresh(stale)
 
     def _call(
         self,
@@ -145,8 +148,19 @@ class ShopClient:
         body: dict[str, Any] | None = None,
         write: bool = False,
     ) -> Envelope[DataT]:
+        return self._send(self._build_call(method, api, path_params, query, body, write), model)
+
+    def _build_call(
+        self,
+        method: str,
+        api: str,
+        path_params: dict[str, str] | None = None,
+        query: dict[str, str | None] | None = None,
+        body: dict[str, Any] | None = None,
+        write: bool = False,
+    ) -> ApiCall:
         params = path_params or {}
-        call = ApiCall(
+        return ApiCall(
             method=method,
             path=api.format(**params),
             # The version is part of the API's identity; ids are not (one rate-limit bucket per endpoint).
@@ -156,7 +170,44 @@ class ShopClient:
             shop_cipher=self.shop_cipher,
             write=write,
         )
-        return self._send(call, model)
+
+    def _search_call(
+        self,
+        api: str,
+        filters: ReturnFilters | CancellationFilters | None,
+        page_size: int,
+        page_token: str | None,
+        sort_field: str,
+        sort_order: str,
+        version: str,
+    ) -> ApiCall:
+        return self._build_call(
+            "POST",
+            api,
+            path_params={"version": version},
+            query={
+                "page_size": str(int(page_size)),
+                "page_token": page_token,
+                "sort_field": sort_field,
+                "sort_order": sort_order,
+            },
+            body=filters.to_body() if filters is not None else {},
+        )
+
+    def _page_requests(
+        self,
+        api: str,
+        filters: ReturnFilters | CancellationFilters | None,
+        page_size: int,
+        sort_field: str,
+        sort_order: str,
+        version: str,
+    ) -> Callable[[str | None], PageRequest]:
+        def request_for(page_token: str | None) -> PageRequest:
+            call = self._search_call(api, filters, page_size, page_token, sort_field, sort_order, version)
+            return _SearchPageRequest(self, call, self._fresh_tokens())
+
+        return request_for
 
     # --- returns --------------------------------------------------------------------------------------------
 
@@ -171,14 +222,8 @@ class ShopClient:
         version: str = "202309",
     ) -> SearchReturnsPage:
         """One page of Search Returns; the filters go in the body, paging and sorting in the query."""
-        envelope = self._call(
-            "POST",
-            _SEARCH_RETURNS,
-            Envelope[SearchReturnsPage],
-            path_params={"version": version},
-            query=_page_query(page_size, page_token, sort_field, sort_order),
-            body=filters.to_body() if filters is not None else {},
-        )
+        call = self._search_call(_SEARCH_RETURNS, filters, page_size, page_token, sort_field, sort_order, version)
+        envelope = self._send(call, Envelope[SearchReturnsPage])
         return envelope.data if envelope.data is not None else SearchReturnsPage()
 
     def iter_return_pages(
@@ -191,21 +236,12 @@ class ShopClient:
         version: str = "202309",
     ) -> Iterator[SearchReturnsPage]:
         """Every page, re-sending the same filters and sort with each ``page_token``; stops on an empty or
-        absent ``next_page_token``."""
-        token: str | None = None
-        while True:
-            page = self.search_returns(
-                filters,
-                page_size=page_size,
-                page_token=token,
-                sort_field=sort_field,
-                sort_order=sort_order,
-                version=version,
-            )
-            yield page
-            if page.is_last:
-                return
-            token = page.next_page_token
+        absent ``next_page_token``. The next page is fetched while this one is parsed (see ``paging``)."""
+        requests = self._page_requests(_SEARCH_RETURNS, filters, page_size, sort_field, sort_order, version)
+        return iter_pages(
+            requests,
+            lambda raw, request_id: parse_page(Envelope[SearchReturnsPage], raw, request_id, SearchReturnsPage),
+        )
 
     def iter_returns(
         self,
@@ -394,14 +430,8 @@ class ShopClient:
         sort_order: str = "ASC",
         version: str = "202309",
     ) -> SearchCancellationsPage:
-        envelope = self._call(
-            "POST",
-            _SEARCH_CANCELLATIONS,
-            Envelope[SearchCancellationsPage],
-            path_params={"version": version},
-            query=_page_query(page_size, page_token, sort_field, sort_order),
-            body=filters.to_body() if filters is not None else {},
-        )
+        call = self._search_call(_SEARCH_CANCELLATIONS, filters, page_size, page_token, sort_field, sort_order, version)
+        envelope = self._send(call, Envelope[SearchCancellationsPage])
         return envelope.data if envelope.data is not None else SearchCancellationsPage()
 
     def iter_cancellation_pages(
@@ -413,20 +443,14 @@ class ShopClient:
         sort_order: str = "ASC",
         version: str = "202309",
     ) -> Iterator[SearchCancellationsPage]:
-        token: str | None = None
-        while True:
-            page = self.search_cancellations(
-                filters,
-                page_size=page_size,
-                page_token=token,
-                sort_field=sort_field,
-                sort_order=sort_order,
-                version=version,
-            )
-            yield page
-            if page.is_last:
-                return
-            token = page.next_page_token
+        """Every page of cancellations, same rules as ``iter_return_pages``."""
+        requests = self._page_requests(_SEARCH_CANCELLATIONS, filters, page_size, sort_field, sort_order, version)
+        return iter_pages(
+            requests,
+            lambda raw, request_id: parse_page(
+                Envelope[SearchCancellationsPage], raw, request_id, SearchCancellationsPage
+            ),
+        )
 
     def iter_cancellations(
         self,
@@ -528,10 +552,20 @@ class ShopClient:
         return orders
 
 
-def _page_query(page_size: int, page_token: str | None, sort_field: str, sort_order: str) -> dict[str, str | None]:
-    return {
-        "page_size": str(int(page_size)),
-        "page_token": page_token,
-        "sort_field": sort_field,
-        "sort_order": sort_order,
-    }
+class _SearchPageRequest:
+    """A search page request whose token was chosen on the caller's thread; the network part may run on the
+    paging helper thread, while refreshing an expired token (the ``TokenSource``) stays on the caller's."""
+
+    def __init__(self, shop: ShopClient, call: ApiCall, tokens: TokenSet) -> None:
+        self._shop = shop
+        self._call = call
+        self._tokens = tokens
+
+    def send(self, on_sent: Callable[[], None]) -> RawPage:
+        return self._shop._transport.exchange(self._call, Envelope[PageCursor], self._tokens.access_token, on_sent)
+
+    def recover(self, error: Exception) -> RawPage:
+        if not isinstance(error, TokenExpired):
+            raise error
+        renewed = self._shop._renew(self._tokens)
+        return self._shop._transport.exchange(self._call, Envelope[PageCursor], renewed.access_token)

@@ -133,8 +133,21 @@ class Transport:
         self.clock = clock
 
     def send(self, call: ApiCall, model: type[Envelope[DataT]], access_token: str | None) -> Envelope[DataT]:
+        return self.exchange(call, model, access_token)[0]
+
+    def exchange(
+        self,
+        call: ApiCall,
+        model: type[Envelope[DataT]],
+        access_token: str | None,
+        on_sent: Callable[[], None] | None = None,
+    ) -> tuple[Envelope[DataT], bytes]:
+        """The parsed envelope and the raw body it came from (for a second, fuller parse elsewhere).
+
+        ``on_sent`` is called once the request body is on the wire (where the HTTP stack reports it).
+        """
         return self.retry.run(
-            lambda: self._attempt(call, model, access_token),
+            lambda: self._attempt(call, model, access_token, on_sent),
             allowed=call.may_retry,
             what=f"{call.method} {call.api}",
         )
@@ -150,7 +163,13 @@ class Transport:
         query["sign"] = sign_request(self._app_secret, call.path, query, call.body, multipart=call.files is not None)
         return query
 
-    def _attempt(self, call: ApiCall, model: type[Envelope[DataT]], access_token: str | None) -> Envelope[DataT]:
+    def _attempt(
+        self,
+        call: ApiCall,
+        model: type[Envelope[DataT]],
+        access_token: str | None,
+        on_sent: Callable[[], None] | None = None,
+    ) -> tuple[Envelope[DataT], bytes]:
         query = self.signed_query(call)
         headers: dict[str, str] = {}
         if access_token:
@@ -167,7 +186,17 @@ class Transport:
                 files=call.files,
                 data=call.form,
                 headers=headers,
+                extensions={"trace": _sent_tracer(on_sent)} if on_sent is not None else None,
             )
         except httpx.TransportError as exc:
             raise ConnectionFailed(f"{call.method} {call.api}: {type(exc).__name__}: {exc}") from exc
-        return decode_envelope(response, model, self.clock())
+        return decode_envelope(response, model, self.clock()), response.content
+
+
+def _sent_tracer(on_sent: Callable[[], None]) -> Callable[[str, Mapping[str, Any]], None]:
+    # httpcore reports "http11.send_request_body.complete" (or http2.…) once the request is fully written.
+    def trace(event: str, info: Mapping[str, Any]) -> None:
+        if event.endswith("send_request_body.complete"):
+            on_sent()
+
+    return trace

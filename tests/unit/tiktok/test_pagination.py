@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-import httpx
+import threading
 
-from conftest import FakeTikTok, body_json, query_of, reply
-from returnbridge.tiktok import CancellationFilters, ReturnFilters, ShopClient
+import httpx
+import pytest
+
+from conftest import FakeClock, FakeTikTok, body_json, query_of, reply, token_data
+from returnbridge.tiktok import (
+    BusinessError,
+    CancellationFilters,
+    ReturnFilters,
+    ShopClient,
+    TokenSet,
+    UnexpectedResponse,
+)
 
 
 def _return(return_id: str) -> dict[str, str]:
@@ -83,3 +93,52 @@ def test_get_orders_asks_for_at_most_fifty_ids_per_call(shop: ShopClient, fake: 
 def test_get_orders_without_ids_makes_no_call(shop: ShopClient, fake: FakeTikTok) -> None:
     assert shop.get_orders([]) == []
     assert fake.requests == []
+
+
+def test_token_expiring_mid_iteration_is_refreshed_on_the_callers_thread(
+    shop: ShopClient, fake: FakeTikTok, clock: FakeClock, refreshed: list[TokenSet]
+) -> None:
+    refreshing_threads: list[threading.Thread] = []
+    original = shop._tokens.refresh  # type: ignore[attr-defined]
+
+    def spy(stale: TokenSet) -> TokenSet:
+        refreshing_threads.append(threading.current_thread())
+        return original(stale)
+
+    shop._tokens.refresh = spy  # type: ignore[attr-defined,method-assign]
+    fake.then(
+        reply({"return_orders": [_return("1")], "next_page_token": "t2"}),
+        reply(code=105002, status=401),
+        reply(token_data(clock.now, "2")),
+        reply({"return_orders": [_return("2")], "next_page_token": ""}),
+    )
+    ids = [r.return_id for r in shop.iter_returns()]
+    assert ids == ["1", "2"]
+    assert refreshing_threads == [threading.current_thread()]
+    assert fake.requests[3].headers["x-tts-access-token"] == "TTP_access_2"
+    assert query_of(fake.requests[3])["page_token"] == "t2"
+
+
+def test_a_failing_next_page_still_yields_the_page_before_it(shop: ShopClient, fake: FakeTikTok) -> None:
+    fake.then(reply({"return_orders": [_return("1")], "next_page_token": "t2"}), reply(code=25020005))
+    pages = shop.iter_return_pages()
+    assert [r.return_id for r in next(pages).return_orders] == ["1"]
+    with pytest.raises(BusinessError):
+        next(pages)
+
+
+def test_stopping_early_does_not_hang(shop: ShopClient, fake: FakeTikTok) -> None:
+    fake.then(
+        reply({"return_orders": [_return("1")], "next_page_token": "t2"}),
+        reply({"return_orders": [_return("2")], "next_page_token": "t3"}),
+    )
+    for order in shop.iter_returns():
+        assert order.return_id == "1"
+        break
+    assert len(fake.requests) <= 2
+
+
+def test_a_page_of_the_wrong_shape_is_an_unexpected_response(shop: ShopClient, fake: FakeTikTok) -> None:
+    fake.then(reply({"return_orders": [{"no_return_id": True}], "next_page_token": ""}))
+    with pytest.raises(UnexpectedResponse):
+        list(shop.iter_returns())
