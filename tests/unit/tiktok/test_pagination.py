@@ -142,3 +142,14 @@ def test_a_page_of_the_wrong_shape_is_an_unexpected_response(shop: ShopClient, f
     fake.then(reply({"return_orders": [{"no_return_id": True}], "next_page_token": ""}))
     with pytest.raises(UnexpectedResponse):
         list(shop.iter_returns())
+
+
+def test_next_page_is_requested_before_the_current_page_is_handed_out(shop: ShopClient, fake: FakeTikTok) -> None:
+    fake.then(
+        reply({"return_orders": [_return("1")], "next_page_token": "t2"}),
+        reply({"return_orders": [_return("2")], "next_page_token": ""}),
+    )
+    pages = shop.iter_return_pages()
+    next(pages)
+    assert [query_of(r).get("page_token") for r in fake.requests] == [None, "t2"]
+    assert [r.return_id for r in next(pages).return_orders] == ["2"]
