@@ -474,7 +474,10 @@ class ControlApi:
             if url is not None and not isinstance(url, str):
                 raise ControlError(400, "url must be a string or null")
             webhooks.default_url = url or None
-        webhooks.chaos.update(knobs)
+        try:
+            webhooks.chaos.update(knobs)
+        except ValueError as error:
+            raise ControlError(400, str(error)) from None
         return self.get_webhooks(params, query, {})
 
     def list_deliveries(self, params: dict, query: dict, body: dict) -> dict:
