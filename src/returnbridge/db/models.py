@@ -4,10 +4,24 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Integer, MetaData, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from returnbridge.db.money import MicroAmount
 from returnbridge.db.types import UTCDateTime
 
 # Stable constraint names so Alembic migrations are the same on SQLite and PostgreSQL.
@@ -61,3 +75,166 @@ class TikTokAccount(Base):
     authorization_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Case(Base):
+    """One TikTok after-sale request: a return (refund-only, return-and-refund, replacement) or a cancellation.
+
+    Amounts are TikTok's own components copied as sent, never recomputed; ``raw`` keeps the whole payload so nothing
+    TikTok sent is lost even when we do not model it yet.
+    """
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        UniqueConstraint("account_id", "kind", "tiktok_id", name="uq_cases_account_kind_tiktok_id"),
+        CheckConstraint("kind IN ('return', 'cancellation')", name="kind"),
+        Index("ix_cases_account_updated", "account_id", "tiktok_update_time"),
+        Index("ix_cases_needs_action_deadline", "needs_action", "seller_deadline"),
+        Index("ix_cases_order", "account_id", "order_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("tiktok_accounts.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    tiktok_id: Mapped[str] = mapped_column(String(64))
+    order_id: Mapped[str] = mapped_column(String(64), default="")
+    type: Mapped[str] = mapped_column(String(32), default="")  # return_type or cancel_type, as TikTok sends it
+    tiktok_status: Mapped[str] = mapped_column(String(64), default="")
+    store_status: Mapped[str] = mapped_column(String(16), default="")  # derived by domain.statuses, kept for the grid
+    status_known: Mapped[bool] = mapped_column(Boolean, default=True)
+    arbitration_status: Mapped[str] = mapped_column(String(32), default="")
+    initiator_role: Mapped[str] = mapped_column(String(16), default="")
+    reason_name: Mapped[str] = mapped_column(Text, default="")
+    reason_text: Mapped[str] = mapped_column(Text, default="")
+    currency: Mapped[str] = mapped_column(String(8), default="")
+    refund_total: Mapped[Decimal | None] = mapped_column(MicroAmount(), nullable=True)
+    refund_subtotal: Mapped[Decimal | None] = mapped_column(MicroAmount(), nullable=True)
+    refund_shipping_fee: Mapped[Decimal | None] = mapped_column(MicroAmount(), nullable=True)
+    refund_tax: Mapped[Decimal | None] = mapped_column(MicroAmount(), nullable=True)
+    retail_delivery_fee: Mapped[Decimal | None] = mapped_column(MicroAmount(), nullable=True)
+    buyer_service_fee: Mapped[Decimal | None] = mapped_column(MicroAmount(), nullable=True)
+    product_platform_discount: Mapped[Decimal | None] = mapped_column(MicroAmount(), nullable=True)
+    product_seller_discount: Mapped[Decimal | None] = mapped_column(MicroAmount(), nullable=True)
+    shipping_fee_platform_discount: Mapped[Decimal | None] = mapped_column(MicroAmount(), nullable=True)
+    shipping_fee_seller_discount: Mapped[Decimal | None] = mapped_column(MicroAmount(), nullable=True)
+    partial_refund_amount: Mapped[Decimal | None] = mapped_column(MicroAmount(), nullable=True)
+    needs_action: Mapped[bool] = mapped_column(Boolean, default=False)
+    seller_action: Mapped[str] = mapped_column(String(64), default="")
+    seller_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    decided_by_tiktok: Mapped[bool] = mapped_column(Boolean, default=False)
+    tiktok_create_time: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    tiktok_update_time: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    records_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class CaseLine(Base):
+    """One returned or cancelled unit (TikTok has no quantity: N units are N lines)."""
+
+    __tablename__ = "case_lines"
+    __table_args__ = (UniqueConstraint("case_id", "tiktok_line_id", name="uq_case_lines_case_line"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    tiktok_line_id: Mapped[str] = mapped_column(String(64))
+    order_line_item_id: Mapped[str] = mapped_column(String(64), default="")
+    sku_id: Mapped[str] = mapped_column(String(64), default="")
+    seller_sku: Mapped[str] = mapped_column(String(255), default="", index=True)
+    product_name: Mapped[str] = mapped_column(Text, default="")
+    sku_name: Mapped[str] = mapped_column(Text, default="")
+    image_url: Mapped[str] = mapped_column(Text, default="")
+    currency: Mapped[str] = mapped_column(String(8), default="")
+    refund_total: Mapped[Decimal | None] = mapped_column(MicroAmount(), nullable=True)
+    refund_subtotal: Mapped[Decimal | None] = mapped_column(MicroAmount(), nullable=True)
+    refund_shipping_fee: Mapped[Decimal | None] = mapped_column(MicroAmount(), nullable=True)
+    refund_tax: Mapped[Decimal | None] = mapped_column(MicroAmount(), nullable=True)
+
+
+class TimelineEvent(Base):
+    """Append-only history of a case: status changes, TikTok records, decisions, store effects, notes.
+
+    ``dedupe_key`` makes re-merging the same TikTok record (or replaying the same status change) a no-op.
+    """
+
+    __tablename__ = "timeline_events"
+    __table_args__ = (
+        UniqueConstraint("case_id", "dedupe_key", name="uq_timeline_events_case_dedupe"),
+        Index("ix_timeline_events_case_at", "case_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(16))  # buyer, seller, tiktok, merchant, rule, system
+    actor_name: Mapped[str] = mapped_column(String(255), default="")
+    kind: Mapped[str] = mapped_column(String(32))  # status_change, tiktok_record, decision, store_effect, note
+    from_status: Mapped[str] = mapped_column(String(64), default="")
+    to_status: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    dedupe_key: Mapped[str] = mapped_column(String(128))
+
+
+class WebhookInbox(Base):
+    """Every webhook TikTok sent, kept verbatim; a duplicate ``tts_notification_id`` is acknowledged and ignored."""
+
+    __tablename__ = "webhook_inbox"
+    __table_args__ = (
+        CheckConstraint("state IN ('pending', 'done', 'ignored', 'failed')", name="state"),
+        Index("ix_webhook_inbox_state", "state", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notification_id: Mapped[str] = mapped_column(String(64), unique=True)
+    shop_id: Mapped[str] = mapped_column(String(64), default="")
+    type: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Decision(Base):
+    """A merchant (or rule) decision sent to TikTok. Committed with its idempotency key before the call is made."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (
+        CheckConstraint("state IN ('pending', 'sent', 'done', 'failed')", name="state"),
+        Index("ix_decisions_state", "state", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(48))  # approve_request, reject_request, approve_package, ...
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    actor: Mapped[str] = mapped_column(String(16))  # merchant, rule, system
+    actor_name: Mapped[str] = mapped_column(String(255), default="")
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[str] = mapped_column(Text, default="")  # what TikTok answered, or how "already done" was resolved
+    error_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class SyncState(Base):
+    """Per account and stream (returns, cancellations): the poll cursor and the health shown to the merchant."""
+
+    __tablename__ = "sync_state"
+    __table_args__ = (CheckConstraint("stream IN ('returns', 'cancellations')", name="stream"),)
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("tiktok_accounts.id", ondelete="CASCADE"), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(16), primary_key=True)
+    cursor: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # highest update_time committed
+    backfill_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_poll_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_poll_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_webhook_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
