@@ -198,8 +198,11 @@ class ControlApi:
     def _request_id(self, params: dict[str, str]) -> str:
         return params["id"]
 
-    def _world_action(self, action: Callable[[], dict]) -> dict:
+    def _world_action(self, action: Callable[[], dict], request_id: str | None = None) -> dict:
         with self.world.lock:
+            # An unknown id is a 404 here; the World reports it like any refused transition.
+            if request_id is not None and self.world.find_request(request_id) is None:
+                raise KeyError(f"request {request_id}")
             return action()
 
     @staticmethod
@@ -378,29 +381,30 @@ class ControlApi:
     def buyer_ship(self, params: dict, query: dict, body: dict) -> dict:
         tracking = body.get("tracking_number")
         return self._world_action(
-            lambda: self.world.buyer_ship(params["id"], tracking_number=None if tracking is None else str(tracking))
+            lambda: self.world.buyer_ship(params["id"], tracking_number=None if tracking is None else str(tracking)),
+            params["id"],
         )
 
     def buyer_withdraw(self, params: dict, query: dict, body: dict) -> dict:
-        return self._world_action(lambda: self.world.buyer_withdraw(params["id"]))
+        return self._world_action(lambda: self.world.buyer_withdraw(params["id"]), params["id"])
 
     def buyer_escalate(self, params: dict, query: dict, body: dict) -> dict:
-        return self._world_action(lambda: self.world.buyer_escalate(params["id"]))
+        return self._world_action(lambda: self.world.buyer_escalate(params["id"]), params["id"])
 
     def resolve_arbitration(self, params: dict, query: dict, body: dict) -> dict:
         winner = body.get("winner")
         if winner not in ("BUYER", "SELLER"):
             raise ControlError(400, "winner must be BUYER or SELLER")
-        return self._world_action(lambda: self.world.resolve_arbitration(params["id"], winner))
+        return self._world_action(lambda: self.world.resolve_arbitration(params["id"], winner), params["id"])
 
     def partial_refund_response(self, params: dict, query: dict, body: dict) -> dict:
         accept = body.get("accept")
         if not isinstance(accept, bool):
             raise ControlError(400, "accept must be true or false")
-        return self._world_action(lambda: self.world.buyer_respond_partial_refund(params["id"], accept))
+        return self._world_action(lambda: self.world.buyer_respond_partial_refund(params["id"], accept), params["id"])
 
     def complete_refund(self, params: dict, query: dict, body: dict) -> dict:
-        return self._world_action(lambda: self.world.complete_refund(params["id"]))
+        return self._world_action(lambda: self.world.complete_refund(params["id"]), params["id"])
 
     # --- clock -----------------------------------------------------------------------------------------------------
 
