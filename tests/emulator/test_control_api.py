@@ -177,3 +177,17 @@ def test_malformed_control_body_is_a_400(server: Any) -> None:
 
 def test_wrong_method_on_a_control_endpoint_is_a_405(server: Any) -> None:
     assert httpx.delete(f"{server.base_url}/_emulator/clock").status_code == 405
+
+
+def test_subprocess_emulator_answers_and_stops() -> None:
+    from returnbridge.emulators.tiktok.server import EmulatorServer
+
+    server = EmulatorServer(subprocess=True, app_key="sub-key", app_secret="sub-secret", time_scale=2.0)
+    with server:
+        assert server.world is None
+        config = httpx.get(f"{server.base_url}/_emulator/config").json()
+        assert (config["app_key"], config["time_scale"], config["base_url"]) == ("sub-key", 2.0, server.base_url)
+        process = server._process
+    assert process is not None and process.poll() is not None
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{server.base_url}/_emulator/health", timeout=1.0)

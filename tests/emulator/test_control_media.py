@@ -44,6 +44,11 @@ def test_same_key_gives_the_same_bytes_and_png_suffix_gives_png() -> None:
     assert generated_image("x.jpg")[1] == "image/jpeg"
 
 
+def test_generated_images_have_the_sizes_the_payloads_state() -> None:
+    assert image_size(generated_image("sku-1.jpg")[0]) == (600, 600)
+    assert image_size(generated_image("video-1-cover.jpg")[0]) == (720, 1280)
+
+
 def test_gif_and_webp_sizes_are_read() -> None:
     assert image_size(b"GIF89a" + struct.pack("<HH", 40, 30) + b"\x00" * 10) == (40, 30)
     vp8x = b"RIFF" + b"\x00" * 4 + b"WEBPVP8X" + b"\x00" * 8 + (99).to_bytes(3, "little") + (49).to_bytes(3, "little")

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import hashlib
 import inspect
+import logging
 import os
 import threading
 import time
@@ -46,6 +47,8 @@ from .webhooks import EVENT_TYPES_BY_NAME, WebhookDispatcher
 
 if TYPE_CHECKING:
     from .world import ChangeEvent, World
+
+logger = logging.getLogger(__name__)
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -466,9 +469,7 @@ class EmulatorApp:
             try:
                 self.tick()
             except Exception:  # a bug in one tick must not stop deadlines for the rest of the run
-                import logging
-
-                logging.getLogger(__name__).exception("World.tick failed")
+                logger.exception("World.tick failed")
 
     # --- envelopes ---------------------------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """Images for ``/_emulator/media/{key}``: deterministic solid-colour JPEG/PNG bytes, plus uploaded images.
 
 Product and evidence image URLs in API payloads point here so that a back-office can show real pictures offline.
-The same key always gives the same bytes (colour and size come from a hash of the key). A tiny baseline JPEG
+The same key always gives the same bytes (the colour comes from a hash of the key). A tiny baseline JPEG
 encoder is enough for a solid colour: every 8×8 block has only a DC coefficient. ``image_size`` reads the width and
 height of an uploaded PNG/JPEG/GIF/WebP from its header, as the upload endpoint reports them.
 """
@@ -179,11 +179,17 @@ def _webp_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
+# The sizes the World states next to these URLs: 600×600 product/evidence images, 720×1280 video covers.
+IMAGE_SIZE = (600, 600)
+COVER_SIZE = (720, 1280)
+
+
 def generated_image(key: str) -> tuple[bytes, str]:
-    """Deterministic bytes and content type for a media key: PNG for ``*.png``, JPEG otherwise."""
+    """Deterministic bytes and content type for a media key: PNG for ``*.png``, JPEG otherwise; the colour comes
+    from a hash of the key, the size matches what the API payloads state for that kind of key."""
     digest = hashlib.sha256(key.encode()).digest()
-    width = 8 * (25 + digest[0] % 51)  # 200–600 px, whole 8-px blocks
-    height = 8 * (25 + digest[1] % 51)
+    stem = key.rsplit(".", 1)[0]
+    width, height = COVER_SIZE if stem.endswith("-cover") else IMAGE_SIZE
     rgb = (digest[2], digest[3], digest[4])
     if key.lower().endswith(".png"):
         return encode_png(width, height, rgb), "image/png"
