@@ -13,6 +13,8 @@ from typer.exceptions import TyperException
 from returnbridge import __version__
 from returnbridge.errors import UserFacingError
 
+DEMO_SERVICE_ID = "demo-service"
+
 app = typer.Typer(
     name="returnbridge",
     help="TikTok Shop returns, refunds and cancellations, mirrored into your store.",
@@ -23,8 +25,9 @@ app = typer.Typer(
 emulator_app = typer.Typer(help="Run a local platform emulator (for the demo, tests and benchmarks).")
 app.add_typer(emulator_app, name="emulator")
 
-err = Console(stderr=True)
-out = Console()
+# soft_wrap: URLs and paths must stay on one line so they can be copied.
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 
 @app.command()
@@ -51,6 +54,7 @@ def emulator_tiktok(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     app_key: Annotated[str, typer.Option(help="The app key clients sign with.")] = "demo_app_key",
     app_secret: Annotated[str, typer.Option(help="The app secret clients sign with.")] = "demo_app_secret",
+    service_id: Annotated[str, typer.Option(help="The app's service id (consent page links).")] = DEMO_SERVICE_ID,
     seed_returns: Annotated[int, typer.Option(min=0, help="How many returns to seed.")] = 200,
     seed: Annotated[int, typer.Option(help="Seed for the generated data (same seed, same data).")] = 42,
     webhook_url: Annotated[str | None, typer.Option(help="Where to send signed webhooks.")] = None,
@@ -64,7 +68,7 @@ def emulator_tiktok(
     from returnbridge.emulators.tiktok.server import run
 
     run(
-        host=host, port=port, app_key=app_key, app_secret=app_secret, redirect_url=redirect_url,
+        host=host, port=port, app_key=app_key, app_secret=app_secret, service_id=service_id, redirect_url=redirect_url,
         seed_returns=seed_returns, seed=seed, webhook_url=webhook_url, rps=rps, latency_ms=latency_ms,
         fault_rate=fault_rate, time_scale=time_scale,
     )
@@ -92,10 +96,10 @@ def demo(
     )
     out.print(f"  Shops and sellers:   http://127.0.0.1:{port}/_emulator/shops")
     out.print(f"  Full state:          http://127.0.0.1:{port}/_emulator/state?limit=20")
-    out.print(f"  Consent page:        http://127.0.0.1:{port}/open/authorize?service_id=demo&state=hello")
+    out.print(f"  Consent page:        http://127.0.0.1:{port}/open/authorize?service_id={DEMO_SERVICE_ID}&state=hello")
     out.print("  Control API:         docs/emulator-tiktok.md     Stop with Ctrl+C.")
     run(
-        host="127.0.0.1", port=port, app_key="demo_app_key", app_secret="demo_app_secret",
+        host="127.0.0.1", port=port, app_key="demo_app_key", app_secret="demo_app_secret", service_id=DEMO_SERVICE_ID,
         seed_returns=seed_returns, seed=42, time_scale=time_scale,
     )
 

@@ -49,3 +49,11 @@ def test_unknown_option_is_a_usage_error_with_exit_code_2(capsys) -> None:  # ty
     captured = capsys.readouterr()
     assert "No such option" in captured.err
     assert "Traceback" not in captured.err
+
+
+def test_emulator_command_offers_every_documented_option(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["emulator", "tiktok", "--help"]) == 0
+    text = capsys.readouterr().out
+    for option in ("--port", "--app-key", "--app-secret", "--seed-returns", "--seed", "--webhook-url", "--rps",
+                   "--latency-ms", "--fault-rate", "--time-scale", "--service-id", "--redirect-url"):
+        assert option in text
