@@ -59,7 +59,7 @@ def emulator_tiktok(
     seed: Annotated[int, typer.Option(help="Seed for the generated data (same seed, same data).")] = 42,
     webhook_url: Annotated[str | None, typer.Option(help="Where to send signed webhooks.")] = None,
     redirect_url: Annotated[str | None, typer.Option(help="OAuth redirect URL after consent.")] = None,
-    rps: Annotated[float, typer.Option(min=0.1, help="Rate limit per (shop, API path), requests/s.")] = 50.0,
+    rps: Annotated[float, typer.Option(min=0.0, help="Rate limit per (shop, API path), requests/s; 0 = off.")] = 50.0,
     latency_ms: Annotated[int, typer.Option(min=0, help="Added latency per request.")] = 0,
     fault_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of requests that fail.")] = 0.0,
     time_scale: Annotated[float, typer.Option(min=0.001, help="How much faster business time runs.")] = 1.0,
