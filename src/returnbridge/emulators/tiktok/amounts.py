@@ -19,9 +19,11 @@ def exponent(currency: str) -> int:
 
 def fmt(minor: int, currency: str) -> str:
     """Minor units → decimal string in the currency's precision (``1250`` USD → ``"12.50"``)."""
-    places = exponent(currency)
+    places = EXPONENTS.get(currency, 2)
     if places == 0:
         return str(minor)
+    if places == 2 and minor >= 0:  # the hot path: rendering thousands of amounts per page of fresh records
+        return f"{minor // 100}.{minor % 100:02d}"
     sign = "-" if minor < 0 else ""
     whole, frac = divmod(abs(minor), 10**places)
     return f"{sign}{whole}.{frac:0{places}d}"

@@ -249,7 +249,7 @@ def fill_order(order: Order, book: ShopBook, rng: random.Random, codec: IdCodec,
     order.shipping_type = "TIKTOK" if fbt or rng.random() < 0.8 else "SELLER"
     carriers = _CARRIERS.get(market, _CARRIERS["US"])
     order.carrier = carriers[int(rng.random() * len(carriers))]
-    order.tracking_number = order.carrier[2] + "".join(str(int(rng.random() * 10)) for _ in range(14))
+    order.tracking_number = f"{order.carrier[2]}{int(rng.random() * 10**14):014d}"
     order.package_id = codec.make(IdKind.PACKAGE, book.slot, order.row)
     order.warehouse_id = codec.make(IdKind.WAREHOUSE, book.slot, 1 if fbt else 0)
     people = _RECIPIENTS.get(market, _RECIPIENTS["US"])
@@ -424,7 +424,7 @@ def build_return_detail(seed: int, book: ShopBook, row: int, return_id: str, ord
     if "buyer_ship" in steps:
         carriers = _CARRIERS.get(book.market, _CARRIERS["US"])
         detail.carrier = carriers[int(rng.random() * len(carriers))]
-        detail.tracking_number = detail.carrier[2] + "".join(str(int(rng.random() * 10)) for _ in range(12))
+        detail.tracking_number = f"{detail.carrier[2]}{int(rng.random() * 10**12):012d}"
     flags = returns.flags[row]
     step = 100 if amounts.exponent(book.currency) == 0 else 1
     if flags & m.F_PARTIAL_OFFER:

@@ -40,11 +40,13 @@ class IdCodec:
 
     def __init__(self, seed: int) -> None:
         self._offsets: dict[str, int] = {}
+        self._widths: dict[str, int] = {}
         for kind in vars(IdKind).values():
             if not isinstance(kind, str) or kind.startswith("_"):
                 continue
             digest = hashlib.blake2b(f"{seed}:{kind}".encode(), digest_size=8).digest()
             width = _digits(kind)
+            self._widths[kind] = width
             # Leave room for MAX_ROWS rows above the offset while keeping the full width (no leading zeros).
             low = 10 ** (width - 1)
             span = 10**width - low - STEP * MAX_ROWS
@@ -55,7 +57,8 @@ class IdCodec:
         return self._offsets[kind] + row * STEP + jitter
 
     def make(self, kind: str, slot: int, row: int) -> str:
-        return f"{kind}{slot:02d}{self.value(kind, row):0{_digits(kind)}d}"
+        value = self._offsets[kind] + row * STEP + (row * 2_654_435_761 + 97) % STEP
+        return f"{kind}{slot:02d}{value:0{self._widths[kind]}d}"
 
     def decode(self, kind: str, text: object) -> tuple[int, int] | None:
         """(slot, row) for an id of this kind made by this codec, else None."""

@@ -14,6 +14,7 @@ from . import model as m
 from . import reasons as rs
 from . import scenarios as sc
 from .book import ShopBook
+from .ids import IdCodec, IdKind
 from .timing import DAY, HOUR, MINUTE, cancel_window, return_window
 
 # Order statuses of orders that have no request, in the proportions the seed cycles through.
@@ -120,7 +121,7 @@ def seed_plain_orders(book: ShopBook, rng: random.Random, now: int, count: int) 
 
 
 def seed_returns(book: ShopBook, rng: random.Random, now: int, count: int, first: bool,
-                 timers: list[tuple[int, int, int, int]]) -> None:
+                 timers: list[tuple[int, int, int, int]], codec: IdCodec) -> None:
     """Append ``count`` seeded returns (with their orders); due deadlines go to ``timers`` as
     (due, kind 0=return, row, token)."""
     pool = sc.RETURN_SCENARIOS
@@ -189,7 +190,7 @@ def seed_returns(book: ShopBook, rng: random.Random, now: int, count: int, first
                                     arb=scenario.arb, flags=scenario.flags, role=scenario.role, scenario=number,
                                     reason=reason, reason2=0, units=1, ctime=ctime + int(r() * 600),
                                     utime=stime, stime=stime)
-            book.combined[row] = book.combined[second] = str(book.combined_count)
+            book.combined[row] = book.combined[second] = codec.make(IdKind.COMBINED, book.slot, book.combined_count)
             made += 1
 
 
@@ -237,12 +238,12 @@ def seed_cancellations(book: ShopBook, rng: random.Random, now: int, count: int,
 
 
 def seed_book(book: ShopBook, seed: int, now: int, returns: int, cancellations: int,
-              timers: list[tuple[int, int, int, int]]) -> None:
+              timers: list[tuple[int, int, int, int]], codec: IdCodec) -> None:
     first = book.batches == 0
     rng = stream(seed, book.slot, book.batches)
     book.batches += 1
     book.buyers = max(book.buyers, 40 + (returns + cancellations) // 3)
     plain = max(MIN_PLAIN_ORDERS if first else 0, returns // 5)
     seed_plain_orders(book, rng, now, plain)
-    seed_returns(book, rng, now, returns, first, timers)
+    seed_returns(book, rng, now, returns, first, timers, codec)
     seed_cancellations(book, rng, now, cancellations, first, timers)

@@ -140,6 +140,8 @@ class World:
         self._timers: list[tuple[int, int, int, int, int, int]] = []
         self._sequence = itertools.count()
         self._events: list[ChangeEvent] = []
+        # Reason round-robin shared by all shops, so that even rare scenarios show every reason world-wide.
+        self._reason_cycles: dict[str, int] = {}
         self._seed_world(seed_returns)
 
     # ------------------------------------------------------------------------------------------------- setup
@@ -175,7 +177,7 @@ class World:
             share = seed_returns // count + (1 if book.slot < seed_returns % count else 0)
             cancel_share = cancellations // count + (1 if book.slot < cancellations % count else 0)
             timers.clear()
-            seed_book(book, self.seed, now, share, cancel_share, timers)
+            seed_book(book, self.seed, now, share, cancel_share, timers, self.codec)
             self._adopt_timers(book, timers)
         heapq.heapify(self._timers)
 
@@ -205,6 +207,7 @@ class World:
         shop = Shop(id=self.codec.make(IdKind.SHOP, slot, 0), cipher=cipher, name=name, region=region,
                     currency=currency, seller_type=seller_type, code=code, seller_id=seller.id)
         book = ShopBook(shop, slot, build_catalog(self.codec, slot, currency, self.seed))
+        book.cycles = self._reason_cycles
         self._books.append(book)
         self._by_shop_id[shop.id] = book
         self._by_cipher[cipher] = book
@@ -254,7 +257,7 @@ class World:
         with self.lock:
             book = self._book(shop)
             timers: list[tuple[int, int, int, int]] = []
-            seed_book(book, self.seed, self.clock.now(), returns, cancellations, timers)
+            seed_book(book, self.seed, self.clock.now(), returns, cancellations, timers, self.codec)
             self._adopt_timers(book, timers)
             heapq.heapify(self._timers)
 
@@ -664,7 +667,8 @@ class World:
         at = self._stamp(t, row)
         if status is not None and status != t.status[row]:
             t.status[row] = status
-            t.stime[row] = at
+            # Deadlines count from the clock, not from the stamp (which may run a second ahead to stay unique).
+            t.stime[row] = self.clock.now()
         if arb is not None:
             t.arb[row] = arb
         t.flags[row] = (t.flags[row] | set_flags) & ~clear_flags & 0xFF
@@ -709,7 +713,7 @@ class World:
         at = self._stamp(t, row)
         if status != t.status[row]:
             t.status[row] = status
-            t.stime[row] = at
+            t.stime[row] = self.clock.now()
         t.utime[row] = at
         self._cancel_changed(book, row, actor)
 
@@ -1174,6 +1178,8 @@ class World:
             if positions is None:
                 positions = [i for i in range(len(order.units)) if i not in order.cancelled_units and i not in done
                              and i not in active]
+                if not positions and active:
+                    raise ApiError(ALREADY_IN_PROCESS, "A return or refund is already in process for this order.")
                 if not positions:
                     raise ApiError(RETURN_DONE_OR_ORDER_CANCELLED, "Every item of the order was already returned.")
             if any(p in active for p in positions):
@@ -1549,8 +1555,7 @@ class World:
             detail = self._detail(book, row)
             rng = rng_for(self.seed, book.slot, 3, row * 31 + t.token[row])
             detail.carrier = carrier_for(book.market, rng)
-            detail.tracking_number = tracking_number or detail.carrier[2] + "".join(
-                str(int(rng.random() * 10)) for _ in range(12))
+            detail.tracking_number = tracking_number or f"{detail.carrier[2]}{int(rng.random() * 10**12):012d}"
             record = self._step_record(book, row, "buyer_ship")
             record.note = f"{detail.carrier[0]} tracking number {detail.tracking_number}"
             self._change_return(book, row, status=m.BUYER_SHIPPED_ITEM, actor=m.BUYER, record=record)
