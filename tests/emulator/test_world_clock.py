@@ -114,6 +114,24 @@ def test_rejection_becomes_final_when_the_appeal_window_ends(world: World, us: S
     assert status(world, return_id) == closed
 
 
+def test_rejected_parcel_becomes_final_when_the_appeal_window_ends(world: World, us: Shop, clock: Clock) -> None:
+    return_id = world.create_return_request(us)["return_id"]
+    world.approve_return(us, return_id, {"decision": "APPROVE_RETURN"})
+    world.buyer_ship(return_id)
+    world.reject_return(us, return_id, {"decision": "REJECT_RECEIVED_PACKAGE",
+                                        "reject_reason": "reverse_reject_return_parcel_reason_3"})
+    after(world, clock, 72 * HOUR - 1)
+    assert status(world, return_id) == "REJECT_RECEIVE_PACKAGE"
+    after(world, clock, 1)
+    assert status(world, return_id) == "RETURN_OR_REFUND_REQUEST_CANCEL"
+
+
+def test_pending_exchange_is_sent_by_tiktok_after_48_hours(world: World, us: Shop, clock: Clock) -> None:
+    return_id = world.create_return_request(us, return_type="EXCHANGE")["return_id"]
+    after(world, clock, 48 * HOUR)
+    assert status(world, return_id) == "EXCHANGE_REQUEST_COMPLETE"
+
+
 def test_escalated_rejection_waits_for_the_operator(world: World, us: Shop, clock: Clock) -> None:
     return_id = world.create_return_request(us)["return_id"]
     world.reject_return(us, return_id, {"decision": "REJECT_RETURN", "reject_reason": REQUEST_REASON})

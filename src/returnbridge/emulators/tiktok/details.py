@@ -7,6 +7,7 @@ does not depend on which rows were read before. Requests made while running get 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import amounts
@@ -407,7 +408,8 @@ def step_times(ctime: int, last: int, steps: int) -> list[int]:
 
 
 def build_return_detail(seed: int, book: ShopBook, row: int, return_id: str, order: Order,
-                        full_total: int) -> ReturnDetail:
+                        full_total: Callable[[], int]) -> ReturnDetail:
+    """Details of a seeded return; ``full_total`` gives its full refund (only needed for partial offers)."""
     returns = book.returns
     rng = rng_for(seed, book.slot, 2, row)
     detail = ReturnDetail()
@@ -428,7 +430,7 @@ def build_return_detail(seed: int, book: ShopBook, row: int, return_id: str, ord
     flags = returns.flags[row]
     step = 100 if amounts.exponent(book.currency) == 0 else 1
     if flags & m.F_PARTIAL_OFFER:
-        detail.partial_amount = max(step, full_total * (30 + int(rng.random() * 30)) // 100 // step * step)
+        detail.partial_amount = max(step, full_total() * (30 + int(rng.random() * 30)) // 100 // step * step)
         if "buyer_accept_partial" in steps:
             detail.override_total = detail.partial_amount
     if returns.reason2[row]:

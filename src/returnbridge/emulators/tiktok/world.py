@@ -5,6 +5,23 @@ with the decoded query and JSON body; the method returns the envelope's ``data``
 documented code. Buyer and platform behaviour (open a request, ship a parcel, escalate, arbitration, deadlines)
 comes from the control-API methods and from ``tick()``. Every change bumps ``update_time``, appends a history
 record and reports a ``ChangeEvent`` through ``on_change``.
+
+The emulator's readings where the contract leaves room (each one is what a test pins down):
+- deadlines count from the business clock when a status began: 48 h seller review (requests, cancellations,
+  received parcels), 24 h replacement, 5 days for the buyer to ship, 72 h to appeal a rejection, 48 h for the
+  buyer to answer a partial-refund offer (then the request closes), 60 s from SUCCESS to COMPLETE, 60 s for a
+  seller-initiated request to proceed; automatic changes are recorded with role SYSTEM, operators' as OPERATOR;
+- ``update_time`` is ``clock.now()`` but strictly increases per record (a second change within one second is
+  stamped one second later); a search without an upper time bound has none, so such records are never missed;
+- EXCHANGE returns exist from 202602: 202309 searches neither show them nor match an EXCHANGE filter;
+- webhook roles are the actor of the change (operators report as SYSTEM); type 11 ``create_time`` is the
+  cancellation's creation time and its status uses the CANCELLATION_REQUEST_CANCELLED spelling;
+- semantic refusals of a well-typed body (currency mismatch, amount above the refundable total, unknown
+  decision, image not uploaded) are 11050001; missing fields and wrong JSON types are 25001001;
+- a pending cancellation whose order has already shipped: approve → 25001045, reject → 25020003; in the US,
+  shipping closes the buyer's cancellation request by itself;
+- unpaid orders cannot be cancelled by the seller (§3.9 overview); the seller's unpaid-order reasons only appear
+  in seeded history, where the reason appendix lists them.
 """
 
 from __future__ import annotations
@@ -339,8 +356,8 @@ class World:
         detail = book.returns.details.get(row)
         if detail is None:
             order = self._order(book, book.returns.order[row])
-            full = self._return_money(book, row, full=True).total.total
-            detail = build_return_detail(self.seed, book, row, self._return_id(book, row), order, full)
+            detail = build_return_detail(self.seed, book, row, self._return_id(book, row), order,
+                                         lambda: self._return_money(book, row, full=True).total.total)
             self._link_chain(book, row, detail)
             book.returns.details[row] = detail
         return detail
