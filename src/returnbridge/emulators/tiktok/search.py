@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from .errors import ApiError
@@ -152,3 +152,16 @@ def page(ordered: list[int], offset: int, size: int, descending: bool) -> list[i
     end = total - offset
     start = max(0, end - size)
     return ordered[start:end][::-1]
+def page_data(
+    ordered: list[int], offset: int, size: int, sort_order: str, fp: str, key: str, render: Callable[[int], Any]
+) -> dict[str, Any]:
+    """One page of a search answer: the rendered rows under ``key``, the total and the next token ("" at the end)."""
+    chosen = page(ordered, offset, size, sort_order == "DESC")
+    following = offset + len(chosen)
+    return {
+        key: [render(row) for row in chosen],
+        "total_count": len(ordered),
+        "next_page_token": make_token(following, fp) if following < len(ordered) else "",
+    }
+
+

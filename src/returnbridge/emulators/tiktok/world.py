@@ -508,13 +508,10 @@ class World:
             offset = s.read_token(query.get("page_token"), fp)
             rows = self._cached(book, key, book.returns.version,
                                 lambda: self._scan_returns(book, filters, variant, sort_field))
-            chosen = s.page(rows, offset, size, sort_order == "DESC")
-            following = offset + len(chosen)
-            return {
-                "return_orders": [self._return_fragment(book, row, variant) for row in chosen],
-                "total_count": len(rows),
-                "next_page_token": s.make_token(following, fp) if following < len(rows) else "",
-            }
+            return s.page_data(
+                rows, offset, size, sort_order, fp, "return_orders",
+                lambda row: self._return_fragment(book, row, variant),
+            )
 
     def _scan_returns(self, book: ShopBook, filters: tuple, variant: str, sort_field: str) -> list[int]:
         (return_ids, order_ids, buyer_ids, types, statuses, proposed, arbitration, c_ge, c_lt, u_ge, u_lt) = filters
@@ -566,13 +563,9 @@ class World:
             offset = s.read_token(query.get("page_token"), fp)
             rows = self._cached(book, key, book.cancels.version,
                                 lambda: self._scan_cancellations(book, filters, sort_field))
-            chosen = s.page(rows, offset, size, sort_order == "DESC")
-            following = offset + len(chosen)
-            return {
-                "cancellations": [self._cancel_fragment(book, row) for row in chosen],
-                "total_count": len(rows),
-                "next_page_token": s.make_token(following, fp) if following < len(rows) else "",
-            }
+            return s.page_data(
+                rows, offset, size, sort_order, fp, "cancellations", lambda row: self._cancel_fragment(book, row)
+            )
 
     def _scan_cancellations(self, book: ShopBook, filters: tuple, sort_field: str) -> list[int]:
         cancel_ids, order_ids, buyer_ids, types, statuses, c_ge, c_lt, u_ge, u_lt = filters
@@ -631,13 +624,9 @@ class World:
             offset = s.read_token(query.get("page_token"), fp)
             version = (book.orders.version, book.cancels.version)
             rows = self._cached(book, key, version, lambda: self._scan_orders(book, filters, sort_field))
-            chosen = s.page(rows, offset, size, sort_order == "DESC")
-            following = offset + len(chosen)
-            return {
-                "orders": [self._order_fragment(book, row) for row in chosen],
-                "total_count": len(rows),
-                "next_page_token": s.make_token(following, fp) if following < len(rows) else "",
-            }
+            return s.page_data(
+                rows, offset, size, sort_order, fp, "orders", lambda row: self._order_fragment(book, row)
+            )
 
     def _scan_orders(self, book: ShopBook, filters: tuple, sort_field: str) -> list[int]:
         status, c_ge, c_lt, u_ge, u_lt, shipping_type, buyer_id, buyer_cancel, warehouses = filters
