@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from .auth import TokenSource
-from .envelope import AnyData, Envelope, OrdersData, PageCursor, ReasonsData, RecordsData
+from .envelope import AnyData, Envelope, OrdersData, ReasonsData, RecordsData
 from .errors import TikTokError, TokenExpired
 from .filters import CancellationFilters, ReturnFilters
 from .models import (
@@ -28,7 +28,7 @@ from .models import (
     TokenSet,
     UploadedImage,
 )
-from .paging import PageRequest, RawPage, iter_pages, parse_page
+from .paging import PageRequest, iter_pages, parse_page
 from .transport import ApiCall, Transport, UnexpectedResponse, json_body
 
 log = logging.getLogger(__name__)
@@ -240,7 +240,7 @@ class ShopClient:
         requests = self._page_requests(_SEARCH_RETURNS, filters, page_size, sort_field, sort_order, version)
         return iter_pages(
             requests,
-            lambda raw, request_id: parse_page(Envelope[SearchReturnsPage], raw, request_id, SearchReturnsPage),
+            lambda raw: parse_page(Envelope[SearchReturnsPage], raw, SearchReturnsPage),
         )
 
     def iter_returns(
@@ -447,9 +447,7 @@ class ShopClient:
         requests = self._page_requests(_SEARCH_CANCELLATIONS, filters, page_size, sort_field, sort_order, version)
         return iter_pages(
             requests,
-            lambda raw, request_id: parse_page(
-                Envelope[SearchCancellationsPage], raw, request_id, SearchCancellationsPage
-            ),
+            lambda raw: parse_page(Envelope[SearchCancellationsPage], raw, SearchCancellationsPage),
         )
 
     def iter_cancellations(
@@ -561,11 +559,11 @@ class _SearchPageRequest:
         self._call = call
         self._tokens = tokens
 
-    def send(self, on_sent: Callable[[], None]) -> RawPage:
-        return self._shop._transport.exchange(self._call, Envelope[PageCursor], self._tokens.access_token, on_sent)
+    def send(self, on_sent: Callable[[], None]) -> bytes:
+        return self._shop._transport.fetch(self._call, self._tokens.access_token, on_sent)
 
-    def recover(self, error: Exception) -> RawPage:
+    def recover(self, error: Exception) -> bytes:
         if not isinstance(error, TokenExpired):
             raise error
         renewed = self._shop._renew(self._tokens)
-        return self._shop._transport.exchange(self._call, Envelope[PageCursor], renewed.access_token)
+        return self._shop._transport.fetch(self._call, renewed.access_token)

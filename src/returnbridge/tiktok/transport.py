@@ -16,7 +16,7 @@ import httpx
 import orjson
 from pydantic import ValidationError
 
-from .envelope import Envelope
+from .envelope import Envelope, PageCursor, looks_successful, validate_json
 from .errors import (
     ConnectionFailed,
     TikTokError,
@@ -49,7 +49,7 @@ def decode_envelope(response: httpx.Response, model: type[Envelope[DataT]], now:
     raw = response.content
     retry_after = parse_retry_after(response.headers.get("retry-after"), now)
     try:
-        envelope = model.model_validate_json(raw)
+        envelope = validate_json(model, raw)
     except ValidationError as invalid:
         raise _undecodable(status, raw, retry_after, invalid) from invalid
     if envelope.code != 0:
@@ -57,6 +57,19 @@ def decode_envelope(response: httpx.Response, model: type[Envelope[DataT]], now:
     if status >= 400:
         raise error_without_envelope(status, f"HTTP {status} with a success envelope", retry_after)
     return envelope
+
+
+def success_body(response: httpx.Response, now: float) -> bytes:
+    """The raw body of a success answer, for a caller that parses it itself; raises like ``decode_envelope``.
+
+    A 2xx/3xx body that starts with ``{"code": 0`` is taken as is, without a parse: the caller's own full
+    parse validates it. Anything else is decoded (cheaply, ``data`` skipped) to raise the right error.
+    """
+    raw = response.content
+    if response.status_code < 400 and looks_successful(raw):
+        return raw
+    decode_envelope(response, Envelope[PageCursor], now)
+    return raw
 
 
 def _undecodable(status: int, raw: bytes, retry_after: float | None, invalid: ValidationError) -> TikTokError:
@@ -142,12 +155,21 @@ class Transport:
         access_token: str | None,
         on_sent: Callable[[], None] | None = None,
     ) -> tuple[Envelope[DataT], bytes]:
-        """The parsed envelope and the raw body it came from (for a second, fuller parse elsewhere).
+        """The parsed envelope and the raw body it came from.
 
         ``on_sent`` is called once the request body is on the wire (where the HTTP stack reports it).
         """
         return self.retry.run(
             lambda: self._attempt(call, model, access_token, on_sent),
+            allowed=call.may_retry,
+            what=f"{call.method} {call.api}",
+        )
+
+    def fetch(self, call: ApiCall, access_token: str | None, on_sent: Callable[[], None] | None = None) -> bytes:
+        """The raw body of a success answer, not parsed (the caller parses it once, fully); errors and retries
+        as in ``exchange``. ``on_sent`` as in ``exchange``."""
+        return self.retry.run(
+            lambda: success_body(self._request(call, access_token, on_sent), self.clock()),
             allowed=call.may_retry,
             what=f"{call.method} {call.api}",
         )
@@ -170,6 +192,12 @@ class Transport:
         access_token: str | None,
         on_sent: Callable[[], None] | None = None,
     ) -> tuple[Envelope[DataT], bytes]:
+        response = self._request(call, access_token, on_sent)
+        return decode_envelope(response, model, self.clock()), response.content
+
+    def _request(
+        self, call: ApiCall, access_token: str | None, on_sent: Callable[[], None] | None = None
+    ) -> httpx.Response:
         query = self.signed_query(call)
         headers: dict[str, str] = {}
         if access_token:
@@ -190,7 +218,7 @@ class Transport:
             )
         except httpx.TransportError as exc:
             raise ConnectionFailed(f"{call.method} {call.api}: {type(exc).__name__}: {exc}") from exc
-        return decode_envelope(response, model, self.clock()), response.content
+        return response
 
 
 def _sent_tracer(on_sent: Callable[[], None]) -> Callable[[str, Mapping[str, Any]], None]:

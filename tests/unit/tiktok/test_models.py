@@ -6,9 +6,13 @@ import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
+from pydantic import ValidationError
+
 from conftest import FakeTikTok, reply
 from returnbridge.tiktok import Order, ReturnOrder, ReturnRecord, SearchCancellationsPage, ShopClient
 from returnbridge.tiktok.enums import CancelStatus, ReturnStatus, Role
+from returnbridge.tiktok.models import RefundAmount
 
 
 def parse_return(payload: dict[str, object]) -> ReturnOrder:
@@ -192,3 +196,47 @@ def test_order_payment_and_lines_parse_as_decimals() -> None:
     assert [line.sale_price for line in order.line_items] == [Decimal("10.00"), Decimal("10.00")]
     assert order.line_items[0].item_tax[0].tax_amount == Decimal("0.80")
     assert order.line_items[1].display_status == "TO_SHIP"
+
+
+def test_blank_time_is_none_not_a_failure() -> None:
+    assert parse_return({"return_id": "1", "update_time": ""}).update_time is None
+
+
+def test_blank_flag_is_none_not_a_failure() -> None:
+    assert parse_return({"return_id": "1", "is_combined_return": ""}).is_combined_return is None
+
+
+def test_a_single_discount_object_becomes_a_one_item_list() -> None:
+    parsed = parse_return({"return_id": "1", "discount_amount": {"currency": "USD", "product_seller_discount": "1.50"}})
+    assert [d.product_seller_discount for d in parsed.discount_amount] == [Decimal("1.50")]
+
+
+def test_repeated_money_text_keeps_its_exact_digits() -> None:
+    first = parse_return({"return_id": "1", "refund_amount": {"refund_total": "1.0", "refund_tax": "1.00"}})
+    again = parse_return({"return_id": "2", "refund_amount": {"refund_total": "1.00", "refund_tax": "1.0"}})
+    assert first.refund_amount is not None and again.refund_amount is not None
+    assert [str(first.refund_amount.refund_total), str(first.refund_amount.refund_tax)] == ["1.0", "1.00"]
+    assert [str(again.refund_amount.refund_total), str(again.refund_amount.refund_tax)] == ["1.00", "1.0"]
+
+
+def test_money_that_is_not_a_number_fails_the_parse() -> None:
+    with pytest.raises(ValidationError):
+        parse_return({"return_id": "1", "refund_amount": {"refund_total": "12,50"}})
+
+
+def test_non_finite_money_fails_the_parse() -> None:
+    with pytest.raises(ValidationError):
+        parse_return({"return_id": "1", "refund_amount": {"refund_total": "NaN"}})
+
+
+def test_money_sent_as_a_json_number_is_a_decimal() -> None:
+    parsed = parse_return({"return_id": "1", "refund_amount": {"refund_total": 15000}})
+    assert parsed.refund_amount is not None
+    assert parsed.refund_amount.refund_total == Decimal("15000")
+    assert isinstance(parsed.refund_amount.refund_total, Decimal)
+
+
+def test_money_given_from_python_keeps_the_given_decimal() -> None:
+    assert RefundAmount(refund_total=Decimal("3.10")).refund_total == Decimal("3.10")
+    assert str(RefundAmount.model_validate({"refund_total": "3.10"}).refund_total) == "3.10"
+    assert RefundAmount.model_validate({"refund_total": ""}).refund_total is None
