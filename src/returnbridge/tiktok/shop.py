@@ -202,12 +202,20 @@ class ShopClient:
         sort_field: str,
         sort_order: str,
         version: str,
-    ) -> Callable[[str | None], PageRequest]:
-        def request_for(page_token: str | None) -> PageRequest:
-            call = self._search_call(api, filters, page_size, page_token, sort_field, sort_order, version)
-            return _SearchPageRequest(self, call, self._fresh_tokens())
+    ) -> Callable[[], Callable[[str | None], PageRequest]]:
+        """On the caller's thread: resolve (and if due refresh) the tokens now, and give a maker of page
+        requests with them; the maker itself touches no caller state, so the paging helper may call it."""
 
-        return request_for
+        def with_current_tokens() -> Callable[[str | None], PageRequest]:
+            tokens = self._fresh_tokens()
+
+            def request_for(page_token: str | None) -> PageRequest:
+                call = self._search_call(api, filters, page_size, page_token, sort_field, sort_order, version)
+                return _SearchPageRequest(self, call, tokens)
+
+            return request_for
+
+        return with_current_tokens
 
     # --- returns --------------------------------------------------------------------------------------------
 
