@@ -20,7 +20,9 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class Envelope(BaseModel, Generic[DataT]):
-    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+    # cache_strings="keys": field names repeat on every item and are worth interning; values (ids, texts)
+    # mostly do not, and looking each one up in the string cache cost more than it saved.
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True, cache_strings="keys")
 
     code: int
     message: str | None = ""
