@@ -1,6 +1,6 @@
 """Cursor paging that overlaps parsing one page with fetching the next.
 
-Turning a page of 50 returns into models costs a few times a bare ``json.loads``, and that parse holds the
+Turning a page of 50 returns into models costs about twice a bare ``json.loads``, and that parse holds the
 GIL. So the next page is requested on a helper thread first, and only once that request is on the wire does
 this thread parse the current page: the parse then runs during the server's own time instead of after it.
 
@@ -8,7 +8,9 @@ The next request needs the page's cursor before the page is parsed. It is read s
 (``peek_next_page_token``: a search from the end of the body, no JSON parse) and checked against the full
 parse afterwards; when the two disagree the early request is dropped and the right page is asked for, so a
 wrong guess costs one wasted read, never a wrong page. Each page is parsed exactly once.
-"""
+
+Once the caller asks for page N+1, the helper sends the request for N+2 itself as soon as N+1 arrives, and
+hands N+1 over when that request is written (see ``_Fetcher``): one thread hand-off per page."""
 
 from __future__ import annotations
 

@@ -153,3 +153,18 @@ def test_next_page_is_requested_before_the_current_page_is_handed_out(shop: Shop
     next(pages)
     assert [query_of(r).get("page_token") for r in fake.requests] == [None, "t2"]
     assert [r.return_id for r in next(pages).return_orders] == ["2"]
+
+
+def test_each_page_is_requested_before_the_page_before_it_is_handed_out(shop: ShopClient, fake: FakeTikTok) -> None:
+    fake.then(
+        reply({"return_orders": [_return("1")], "next_page_token": "t2"}),
+        reply({"return_orders": [_return("2")], "next_page_token": "t3"}),
+        reply({"return_orders": [_return("3")], "next_page_token": ""}),
+    )
+    pages = shop.iter_return_pages()
+    next(pages)
+    assert [query_of(r).get("page_token") for r in fake.requests] == [None, "t2"]
+    assert [r.return_id for r in next(pages).return_orders] == ["2"]
+    assert [query_of(r).get("page_token") for r in fake.requests] == [None, "t2", "t3"]
+    assert [r.return_id for r in next(pages).return_orders] == ["3"]
+    assert len(fake.requests) == 3
