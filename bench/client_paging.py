@@ -20,7 +20,9 @@ from returnbridge.tiktok import MemoryTokenSource, TikTokClient
 from returnbridge.tiktok.models import TokenSet
 from returnbridge.tiktok.signing import sign_request
 
-PATH = "/return_refund/202309/returns/search"
+# 202602: the version the sync uses, because 202309 hides EXCHANGE requests (contract §3.1, §4.1).
+VERSION = "202602"
+PATH = f"/return_refund/{VERSION}/returns/search"
 
 
 def bare_loop(base_url: str, app_key: str, app_secret: str, cipher: str, token: str) -> tuple[int, float]:
@@ -59,7 +61,7 @@ def client_loop(client: TikTokClient, cipher: str, tokens: TokenSet) -> tuple[in
     shop = client.shop(cipher, MemoryTokenSource(client, tokens))
     count = 0
     started = time.perf_counter()
-    for page in shop.iter_return_pages(page_size=50, sort_field="update_time", sort_order="ASC"):
+    for page in shop.iter_return_pages(page_size=50, sort_field="update_time", sort_order="ASC", version=VERSION):
         count += len(page.return_orders)
     return count, time.perf_counter() - started
 
@@ -101,6 +103,7 @@ def main() -> None:
                 "returns": total,
                 "seed_seconds": seeded.get("seconds"),
                 "page_size": 50,
+                "api_version": VERSION,
                 "bare_returns_per_s_median": round(bare),
                 "client_returns_per_s_median": round(typed),
                 "client_to_bare_ratio": round(typed / bare, 3),

@@ -179,7 +179,7 @@ def upgrade() -> None:
     with op.batch_alter_table("timeline_events", schema=None) as batch_op:
         batch_op.create_index("ix_timeline_events_case_at", ["case_id", "at"], unique=False)
 
-    
+
 
 
 def downgrade() -> None:
@@ -208,4 +208,4 @@ def downgrade() -> None:
         batch_op.drop_index("ix_webhook_inbox_state")
 
     op.drop_table("webhook_inbox")
-    
+
