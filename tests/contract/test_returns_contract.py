@@ -227,3 +227,27 @@ def test_eligibility_calculate_and_create_seller_refund(shop: ShopClient, contro
 def test_image_upload_is_served_without_shop_cipher(shop: ShopClient) -> None:
     image = shop.upload_image(base64.b64decode(base64.b64encode(_png(10, 7))), filename="x.png")
     assert (image.width, image.height) == (10, 7)
+
+
+def test_seller_initiated_refund_is_created_and_searchable(emulator, shop: ShopClient, us_shop) -> None:  # type: ignore[no-untyped-def]
+    world_shop = emulator.world.shop_by_id(us_shop["id"])
+    order = emulator.world.create_order(world_shop, units=2, status="DELIVERED")
+    order_id = order["id"]
+    created = shop.create_return(
+        order_id=order_id,
+        return_type="REFUND",
+        idempotency_key=f"seller-refund-{order_id}",
+        return_reason="ecom_order_delivered_refund_reason_missing_product_seller",
+    )
+    assert created.return_id
+    assert created.return_status
+    found = _one(shop, created.return_id)
+    assert found.order_id == order_id
+    assert found.role == "SELLER"
+    with pytest.raises(BusinessError) as raised:
+        shop.create_return(
+            order_id=order_id,
+            return_type="REFUND",
+            return_reason="ecom_order_delivered_refund_reason_missing_product_seller",
+        )
+    assert raised.value.code in (25001010, 25001011)
