@@ -51,6 +51,13 @@ def optional_string(body: dict[str, Any], field: str) -> str | None:
     return value
 
 
+def required_string(body: dict[str, Any], field: str) -> str:
+    value = optional_string(body, field)
+    if value is None:
+        raise ApiError(INVALID_TYPE, f"Invalid request parameter. {field} is required.")
+    return value
+
+
 def optional_bool(body: dict[str, Any], field: str) -> bool | None:
     if field not in body or body[field] is None:
         return None

@@ -1143,13 +1143,8 @@ class World:
         with self.lock:
             book = self._book(shop)
             body = s.check_body(body)
-            reason = body.get("return_reason")
-            rtype_name = body.get("return_type")
-            for field, value in (("return_reason", reason), ("return_type", rtype_name)):
-                if value is None:
-                    raise ApiError(INVALID_TYPE, f"Invalid request parameter. {field} is required.")
-                if not isinstance(value, str):
-                    raise ApiError(INVALID_TYPE, f"Invalid request parameter type. {field} must be a string.")
+            reason = s.required_string(body, "return_reason")
+            rtype_name = s.required_string(body, "return_type")
             if rtype_name not in ("REFUND", "RETURN_AND_REFUND"):
                 raise ApiError(INVALID_TYPE, "Invalid request parameter. return_type must be REFUND or "
                                              "RETURN_AND_REFUND.")
@@ -1242,13 +1237,8 @@ class World:
         with self.lock:
             book = self._book(shop)
             body = s.check_body(body)
-            request_type = body.get("request_type")
-            reason = body.get("reason_name")
-            for field, value in (("request_type", request_type), ("reason_name", reason)):
-                if value is None:
-                    raise ApiError(INVALID_TYPE, f"Invalid request parameter. {field} is required.")
-                if not isinstance(value, str):
-                    raise ApiError(INVALID_TYPE, f"Invalid request parameter type. {field} must be a string.")
+            request_type = s.required_string(body, "request_type")
+            reason = s.required_string(body, "reason_name")
             if request_type not in ("CANCEL", "REFUND", "RETURN_AND_REFUND"):
                 raise ApiError(INVALID_TYPE, "Invalid request parameter. request_type must be CANCEL, REFUND or "
                                              "RETURN_AND_REFUND.")
