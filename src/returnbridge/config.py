@@ -36,13 +36,21 @@ class Settings(BaseSettings):
     tiktok_api_base: str = DEFAULT_TIKTOK_API_BASE
     tiktok_auth_base: str = DEFAULT_TIKTOK_AUTH_BASE
     tiktok_authorize_url: str = DEFAULT_TIKTOK_AUTHORIZE_URL
+    tiktok_rate_per_second: float = Field(default=50.0, gt=0, description="Per shop and API (TikTok allows 50).")
+
+    public_url: str = Field(default="http://127.0.0.1:8600", description="Where merchants and TikTok reach us.")
+    sync_interval_minutes: int = Field(default=5, ge=1, description="How often each shop is polled.")
+    sync_backfill_days: int = Field(default=90, ge=1, description="History pulled on a shop's first sync.")
+    # TikTok's search index can lag its writes; re-reading a window below the cursor catches late arrivals.
+    sync_overlap_seconds: int = Field(default=300, ge=0)
+    queue_workers: int = Field(default=4, ge=1, description="Job threads per `serve` or `worker` process.")
 
     @field_validator("redis_url", "secret_key", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
-    @field_validator("tiktok_api_base", "tiktok_auth_base")
+    @field_validator("tiktok_api_base", "tiktok_auth_base", "public_url")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")

@@ -91,6 +91,7 @@ class Case(Base):
         Index("ix_cases_account_updated", "account_id", "tiktok_update_time"),
         Index("ix_cases_needs_action_deadline", "needs_action", "seller_deadline"),
         Index("ix_cases_order", "account_id", "order_id"),
+        Index("ix_cases_records_due", "records_due", "account_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -125,6 +126,9 @@ class Case(Base):
     tiktok_create_time: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     tiktok_update_time: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     records_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Set when a return is new or changed: its TikTok records (buyer notes, images, videos) are fetched by a job,
+    # so a first sync of 100,000 returns is not held up by 100,000 record calls.
+    records_due: Mapped[bool] = mapped_column(Boolean, default=False)
     raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -238,3 +242,23 @@ class SyncState(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class QuarantinedRecord(Base):
+    """A record TikTok sent that we could not store as a case (no id, not an object, an impossible value).
+
+    Kept verbatim with the reason, so nothing TikTok sent is lost and a fix can replay it.
+    """
+
+    __tablename__ = "quarantined_records"
+    __table_args__ = (Index("ix_quarantined_records_account", "account_id", "received_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tiktok_accounts.id", ondelete="CASCADE"), nullable=True
+    )
+    source: Mapped[str] = mapped_column(String(32))  # returns, cancellations, webhook
+    tiktok_id: Mapped[str] = mapped_column(String(64), default="")
+    payload: Mapped[str] = mapped_column(Text)
+    error: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

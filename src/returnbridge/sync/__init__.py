@@ -1,1 +1,1 @@
-"""sync layer."""
+"""Moving data: ingest (TikTok → DB), decisions (merchant → TikTok), jobs (queue and schedule)."""

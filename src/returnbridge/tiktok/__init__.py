@@ -50,6 +50,7 @@ from .models import (
     UploadedImage,
     WebhookEvent,
 )
+from .paging import RawPage
 from .ratelimit import RateLimiter, TokenBucket
 from .retry import RetryPolicy
 from .shop import ShopClient
@@ -84,6 +85,7 @@ __all__ = [
     "ProductImage",
     "RateLimited",
     "RateLimiter",
+    "RawPage",
     "RefundAmount",
     "RefundCalculation",
     "RejectReason",

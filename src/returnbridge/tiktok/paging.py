@@ -14,10 +14,12 @@ hands N+1 over when that request is written (see ``_Fetcher``): one thread hand-
 
 from __future__ import annotations
 
+import gc
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from typing import Protocol, TypeVar
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 
 import orjson
 from pydantic import ValidationError
@@ -60,6 +62,60 @@ def parse_page(model: type[Envelope[PageT]], raw: bytes, empty: Callable[[], Pag
     if envelope.code != 0:  # only with a duplicated "code" key: the transport saw a 0 first
         raise error_for(envelope.code, envelope.message or "", envelope.request_id, 200, None)
     return envelope.data if envelope.data is not None else empty()
+
+
+@dataclass(frozen=True)
+class RawPage:
+    """A search page as plain JSON values: the items are TikTok's objects exactly as sent.
+
+    For ingest, which keeps every record verbatim and must not lose a page because one record is malformed:
+    a model parse fails the whole page, here each item is judged (and if need be quarantined) on its own.
+    """
+
+    items: list[Any]
+    next_page_token: str | None
+    total_count: int | None
+    request_id: str | None
+
+
+def parse_raw_page(raw: bytes, items_key: str) -> RawPage:
+    """The items and cursor of a success answer's raw body; the envelope itself must have the documented shape."""
+    # The cyclic GC is paused for the parse for the same reason as in ``envelope.validate_json``.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        loose = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise UnexpectedResponse(0, f"page is not JSON: {exc}", None) from exc
+    finally:
+        if paused:
+            gc.enable()
+    if not isinstance(loose, dict):
+        raise UnexpectedResponse(0, "page is not a JSON object", None)
+    request_id = loose.get("request_id") if isinstance(loose.get("request_id"), str) else None
+    code = loose.get("code")
+    if code != 0:
+        if isinstance(code, int) and not isinstance(code, bool):
+            raise error_for(code, str(loose.get("message") or ""), request_id, 200, None)
+        raise UnexpectedResponse(0, f"page has no numeric code: {code!r}", request_id)
+    data = loose.get("data")
+    if data is None:
+        return RawPage([], None, 0, request_id)
+    if not isinstance(data, dict):
+        raise UnexpectedResponse(0, "page data is not an object", request_id)
+    items = data.get(items_key)
+    if items is None:
+        items = []
+    elif not isinstance(items, list):
+        raise UnexpectedResponse(0, f"page {items_key} is not a list", request_id)
+    token = data.get("next_page_token")
+    total = data.get("total_count")
+    return RawPage(
+        items,
+        token if isinstance(token, str) and token else None,
+        total if isinstance(total, int) and not isinstance(total, bool) else None,
+        request_id,
+    )
 
 
 def _request_id(raw: bytes) -> str | None:

@@ -28,7 +28,7 @@ from .models import (
     TokenSet,
     UploadedImage,
 )
-from .paging import PageRequest, iter_pages, parse_page
+from .paging import PageRequest, RawPage, iter_pages, parse_page, parse_raw_page
 from .transport import ApiCall, Transport, UnexpectedResponse, json_body
 
 log = logging.getLogger(__name__)
@@ -251,6 +251,19 @@ class ShopClient:
             lambda raw: parse_page(Envelope[SearchReturnsPage], raw, SearchReturnsPage),
         )
 
+    def iter_raw_return_pages(
+        self,
+        filters: ReturnFilters | None = None,
+        *,
+        page_size: int = 50,
+        sort_field: str = "update_time",
+        sort_order: str = "ASC",
+        version: str = "202602",
+    ) -> Iterator[RawPage]:
+        """Every page as plain JSON (``RawPage``): what ingest stores. 202602 by default: 202309 hides exchanges."""
+        requests = self._page_requests(_SEARCH_RETURNS, filters, page_size, sort_field, sort_order, version)
+        return iter_pages(requests, lambda raw: parse_raw_page(raw, "return_orders"))
+
     def iter_returns(
         self,
         filters: ReturnFilters | None = None,
@@ -457,6 +470,19 @@ class ShopClient:
             requests,
             lambda raw: parse_page(Envelope[SearchCancellationsPage], raw, SearchCancellationsPage),
         )
+
+    def iter_raw_cancellation_pages(
+        self,
+        filters: CancellationFilters | None = None,
+        *,
+        page_size: int = 50,
+        sort_field: str = "update_time",
+        sort_order: str = "ASC",
+        version: str = "202309",
+    ) -> Iterator[RawPage]:
+        """Every page of cancellations as plain JSON (``RawPage``)."""
+        requests = self._page_requests(_SEARCH_CANCELLATIONS, filters, page_size, sort_field, sort_order, version)
+        return iter_pages(requests, lambda raw: parse_raw_page(raw, "cancellations"))
 
     def iter_cancellations(
         self,
