@@ -262,3 +262,18 @@ class QuarantinedRecord(Base):
     payload: Mapped[str] = mapped_column(Text)
     error: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Lease(Base):
+    """A named, expiring lock held in the database (e.g. "shop:42" while that shop is pulled).
+
+    In the database rather than the queue: it works the same with the SQLite and the Redis queue, and a holder
+    that dies simply lets its lease run out instead of leaving a lock behind forever.
+    """
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

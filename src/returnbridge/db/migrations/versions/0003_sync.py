@@ -1,4 +1,4 @@
-"""records due flag on cases, quarantined records
+"""records due flag on cases, quarantined records, leases
 
 Revision ID: 0003
 Revises: 0002
@@ -42,8 +42,18 @@ def upgrade() -> None:
     with op.batch_alter_table("quarantined_records", schema=None) as batch_op:
         batch_op.create_index("ix_quarantined_records_account", ["account_id", "received_at"], unique=False)
 
+    op.create_table(
+        "leases",
+        sa.Column("name", sa.String(length=128), nullable=False),
+        sa.Column("holder", sa.String(length=128), nullable=False),
+        sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_leases")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("leases")
     with op.batch_alter_table("quarantined_records", schema=None) as batch_op:
         batch_op.drop_index("ix_quarantined_records_account")
     op.drop_table("quarantined_records")

@@ -1,0 +1,143 @@
+"""Writing TikTok requests into ``cases`` a page at a time, and reading them back for the sync.
+
+One page is a handful of statements whatever its size: one read of what we already hold, one multi-row upsert of the
+cases, one of their lines, one of timeline events. The upsert refuses data older than what is stored (invariant 1),
+in SQL, so two pulls racing on the same shop, or a webhook refresh racing a pull, can never move a case backwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Insert, and_, or_, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from returnbridge.db.models import Case, CaseLine, QuarantinedRecord, SyncState, TimelineEvent
+
+
+@dataclass(frozen=True, slots=True)
+class HeldCase:
+    """What we hold of a case before a page is written: enough to tell what changed."""
+
+    id: int
+    tiktok_status: str
+    arbitration_status: str
+    tiktok_update_time: datetime | None
+    needs_action: bool
+    seller_deadline: datetime | None
+
+
+def _insert(session: Session, model: type[Any]) -> Insert:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+_CASE_KEY = ("account_id", "kind", "tiktok_id")
+_NEVER_UPDATED = frozenset({*_CASE_KEY, "id", "created_at"})
+
+
+class CaseStore:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def held(self, account_id: int, kind: str, tiktok_ids: Sequence[str]) -> dict[str, HeldCase]:
+        if not tiktok_ids:
+            return {}
+        stmt = select(
+            Case.tiktok_id, Case.id, Case.tiktok_status, Case.arbitration_status, Case.tiktok_update_time,
+            Case.needs_action, Case.seller_deadline,
+        ).where(Case.account_id == account_id, Case.kind == kind, Case.tiktok_id.in_(tiktok_ids))
+        return {row[0]: HeldCase(*row[1:]) for row in self.session.execute(stmt)}
+
+    def upsert(self, rows: list[dict[str, Any]], now: datetime) -> dict[str, int]:
+        """Insert or update the cases; gives the id of each case actually written, by TikTok id.
+
+        A row whose ``tiktok_update_time`` is older than the stored one is not written (and not returned). The
+        records-due and decided-by-TikTok flags only ever turn on here; other code turns them off.
+        """
+        if not rows:
+            return {}
+        insert = _insert(self.session, Case)
+        excluded = insert.excluded
+        columns = [c for c in rows[0] if c not in _NEVER_UPDATED]
+        update: dict[str, Any] = {c: excluded[c] for c in columns}
+        update["records_due"] = Case.records_due | excluded.records_due
+        update["decided_by_tiktok"] = Case.decided_by_tiktok | excluded.decided_by_tiktok
+        update["updated_at"] = now
+        newer: ColumnElement[bool] = or_(
+            Case.tiktok_update_time.is_(None), excluded.tiktok_update_time >= Case.tiktok_update_time
+        )
+        stmt = insert.on_conflict_do_update(index_elements=list(_CASE_KEY), set_=update, where=newer).returning(
+            Case.tiktok_id, Case.id
+        )
+        for row in rows:
+            row["created_at"] = now
+            row["updated_at"] = now
+        return {tiktok_id: case_id for tiktok_id, case_id in self.session.execute(stmt, rows)}
+
+    def upsert_lines(self, lines: list[dict[str, Any]]) -> None:
+        if not lines:
+            return
+        insert = _insert(self.session, CaseLine)
+        columns = [c for c in lines[0] if c not in ("case_id", "tiktok_line_id")]
+        stmt = insert.on_conflict_do_update(
+            index_elements=["case_id", "tiktok_line_id"], set_={c: insert.excluded[c] for c in columns}
+        )
+        self.session.execute(stmt, lines)
+
+    def add_events(self, events: Iterable[dict[str, Any]]) -> None:
+        """Append timeline events; one already there (same case and dedupe key) is left as it is."""
+        batch = list(events)
+        if not batch:
+            return
+        stmt = _insert(self.session, TimelineEvent).on_conflict_do_nothing(index_elements=["case_id", "dedupe_key"])
+        self.session.execute(stmt, batch)
+
+    def quarantine(self, account_id: int | None, source: str, tiktok_id: str, payload: str, error: str) -> None:
+        self.session.add(
+            QuarantinedRecord(account_id=account_id, source=source, tiktok_id=tiktok_id, payload=payload, error=error)
+        )
+
+    def case_key(self, case_id: int) -> tuple[int, str, str] | None:
+        row = self.session.execute(
+            select(Case.account_id, Case.kind, Case.tiktok_id).where(Case.id == case_id)
+        ).first()
+        return (row[0], row[1], row[2]) if row is not None else None
+
+    def ids_by_key(self, keys: Sequence[tuple[int, str, str]]) -> dict[tuple[int, str, str], int]:
+        if not keys:
+            return {}
+        stmt = select(Case.account_id, Case.kind, Case.tiktok_id, Case.id).where(
+            tuple_(Case.account_id, Case.kind, Case.tiktok_id).in_(list(keys))
+        )
+        return {(a, k, t): i for a, k, t, i in self.session.execute(stmt)}
+
+    def count(self, account_id: int | None = None) -> int:
+        from sqlalchemy import func
+
+        stmt = select(func.count()).select_from(Case)
+        if account_id is not None:
+            stmt = stmt.where(and_(Case.account_id == account_id))
+        return int(self.session.scalar(stmt) or 0)
+
+
+class SyncStateStore:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, account_id: int, stream: str, *, for_update: bool = False) -> SyncState:
+        """The stream's state row, created on first use (concurrent creators do not collide)."""
+        self.session.execute(
+            _insert(self.session, SyncState)
+            .values(account_id=account_id, stream=stream, backfill_done=False, last_error="", consecutive_failures=0)
+            .on_conflict_do_nothing(index_elements=["account_id", "stream"])
+        )
+        stmt = select(SyncState).where(SyncState.account_id == account_id, SyncState.stream == stream)
+        if for_update:
+            stmt = stmt.with_for_update()
+        state = self.session.scalars(stmt).one()
+        return state

@@ -1,0 +1,303 @@
+"""TikTok → database: the incremental pull of each shop, and the refresh of single requests after a webhook or a
+decision. Both end in ``store_page``, one transaction per page of TikTok's answer.
+
+The pull asks Search Returns / Search Cancellations for everything updated since the stream's cursor minus an
+overlap window (TikTok's index may show a write late), sorted by ``update_time`` ascending. The cursor moves in the
+same transaction as the page it comes from, so a process that dies at any line resumes from the last committed page:
+nothing is skipped, and what is read twice is written once (the upsert is idempotent and refuses older data).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from returnbridge.db.engine import transaction
+from returnbridge.db.repositories.cases import CaseStore, HeldCase, SyncStateStore
+from returnbridge.domain.statuses import CaseKind, StoreStatus
+from returnbridge.sync.mapping import BadRecord, CaseValues, case_values, utc
+from returnbridge.sync.runtime import Runtime
+from returnbridge.tiktok import CancellationFilters, RawPage, ReturnFilters, ShopClient
+
+log = logging.getLogger(__name__)
+
+STREAMS: dict[str, CaseKind] = {"returns": CaseKind.RETURN, "cancellations": CaseKind.CANCELLATION}
+STREAM_OF: dict[CaseKind, str] = {kind: stream for stream, kind in STREAMS.items()}
+# Statuses a request reaches when TikTok approves it on its own at the seller's deadline.
+_APPROVED = frozenset({StoreStatus.ACCEPTED.value, StoreStatus.REFUNDED.value, StoreStatus.PENDING.value,
+                       StoreStatus.REPLACED.value})
+
+
+@dataclass
+class PageOutcome:
+    received: int = 0
+    written: int = 0
+    created: int = 0
+    status_changes: int = 0
+    stale: int = 0
+    quarantined: int = 0
+    max_update_ts: int | None = None
+    case_ids: list[int] = field(default_factory=list)
+
+    def add(self, other: PageOutcome) -> None:
+        self.received += other.received
+        self.written += other.written
+        self.created += other.created
+        self.status_changes += other.status_changes
+        self.stale += other.stale
+        self.quarantined += other.quarantined
+        if other.max_update_ts is not None and (self.max_update_ts is None or other.max_update_ts > self.max_update_ts):
+            self.max_update_ts = other.max_update_ts
+
+
+def _auto_decided(prev: HeldCase, row: dict[str, Any]) -> bool:
+    """TikTok moved a request on by itself: it was waiting for the seller and passed its deadline."""
+    return (
+        prev.needs_action
+        and prev.seller_deadline is not None
+        and row["tiktok_status"] != prev.tiktok_status
+        and row["tiktok_update_time"] is not None
+        and row["tiktok_update_time"] >= prev.seller_deadline
+        and row["store_status"] in _APPROVED
+    )
+
+
+def _events(case_id: int, prev: HeldCase | None, row: dict[str, Any], source: str, auto: bool) -> list[dict[str, Any]]:
+    at = row["tiktok_update_time"] or row["tiktok_create_time"] or datetime.now(UTC)
+    stamp = int(at.timestamp())
+    events: list[dict[str, Any]] = []
+    status = row["tiktok_status"]
+    if prev is None or prev.tiktok_status != status:
+        detail: dict[str, Any] = {"source": source, "store_status": row["store_status"]}
+        if prev is None:
+            detail["first_seen"] = True
+        if auto:
+            detail["auto_approved_at_deadline"] = True
+        if not row["status_known"]:
+            detail["unknown_status"] = True
+        events.append({
+            "case_id": case_id, "at": at, "actor": "tiktok", "actor_name": "", "kind": "status_change",
+            "from_status": prev.tiktok_status if prev is not None else "", "to_status": status, "detail": detail,
+            "dedupe_key": f"status:{status}:{stamp}"[:128],
+        })
+    arbitration = row["arbitration_status"]
+    if arbitration and (prev is None or prev.arbitration_status != arbitration):
+        events.append({
+            "case_id": case_id, "at": at, "actor": "tiktok", "actor_name": "", "kind": "arbitration",
+            "from_status": prev.arbitration_status if prev is not None else "", "to_status": arbitration,
+            "detail": {"source": source}, "dedupe_key": f"arbitration:{arbitration}:{stamp}"[:128],
+        })
+    return events
+
+
+def store_page(
+    session: Any, account_id: int, kind: CaseKind, items: Iterable[Any], *, source: str, now: datetime | None = None
+) -> PageOutcome:
+    """Store one page of TikTok records (plain JSON objects) for an account, inside the caller's transaction."""
+    now = now or datetime.now(UTC)
+    store = CaseStore(session)
+    outcome = PageOutcome()
+    latest: dict[str, CaseValues] = {}
+    for item in items:
+        outcome.received += 1
+        try:
+            values = case_values(kind, account_id, item)
+        except BadRecord as bad:
+            outcome.quarantined += 1
+            payload = orjson.dumps(item, option=orjson.OPT_NON_STR_KEYS).decode()
+            store.quarantine(account_id, STREAM_OF[kind], bad.tiktok_id, payload, str(bad))
+            log.warning("quarantined a %s record of account %s: %s", kind.value, account_id, bad)
+            continue
+        if values.update_ts is not None and (outcome.max_update_ts is None or values.update_ts > outcome.max_update_ts):
+            outcome.max_update_ts = values.update_ts
+        # The same request twice in one answer: keep the newer (one statement may not update a row twice).
+        prior = latest.get(values.tiktok_id)
+        if prior is None or (values.update_ts or 0) >= (prior.update_ts or 0):
+            latest[values.tiktok_id] = values
+    if not latest:
+        return outcome
+    held = store.held(account_id, kind.value, list(latest))
+    rows: list[dict[str, Any]] = []
+    auto: set[str] = set()
+    for tiktok_id, values in latest.items():
+        prev = held.get(tiktok_id)
+        row = values.row
+        # Records are (re)fetched by a job for a return that is new or changed since we last saw it.
+        row["records_due"] = kind is CaseKind.RETURN and (
+            prev is None or prev.tiktok_update_time != row["tiktok_update_time"]
+        )
+        if prev is not None and _auto_decided(prev, row):
+            row["decided_by_tiktok"] = True
+            auto.add(tiktok_id)
+        rows.append(row)
+    written = store.upsert(rows, now)
+    outcome.written = len(written)
+    outcome.stale = len(latest) - len(written)
+    lines: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    for tiktok_id, case_id in written.items():
+        values = latest[tiktok_id]
+        prev = held.get(tiktok_id)
+        if prev is None:
+            outcome.created += 1
+        for line in values.lines:
+            line["case_id"] = case_id
+            lines.append(line)
+        case_events = _events(case_id, prev, values.row, source, tiktok_id in auto)
+        outcome.status_changes += sum(1 for e in case_events if e["kind"] == "status_change")
+        events.extend(case_events)
+        outcome.case_ids.append(case_id)
+    store.upsert_lines(lines)
+    store.add_events(events)
+    return outcome
+
+
+# --- the pull ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class StreamResult:
+    account_id: int
+    stream: str
+    since: datetime
+    pages: int = 0
+    outcome: PageOutcome = field(default_factory=PageOutcome)
+
+
+ProgressFn = Callable[[str, int, int | None], None]  # stream, records received so far, TikTok's total if known
+
+
+def _pages(shop: ShopClient, kind: CaseKind, since: datetime) -> Iterable[RawPage]:
+    start = int(since.timestamp())
+    if kind is CaseKind.RETURN:
+        return shop.iter_raw_return_pages(ReturnFilters(update_time_ge=start))
+    return shop.iter_raw_cancellation_pages(CancellationFilters(update_time_ge=start))
+
+
+def _record_failure(runtime: Runtime, account_id: int, stream: str, error: BaseException) -> None:
+    message = f"{type(error).__name__}: {error}"[:2000]
+    with transaction(runtime.sessions) as session:
+        state = SyncStateStore(session).get(account_id, stream, for_update=True)
+        state.last_error = message
+        state.last_error_at = datetime.now(UTC)
+        state.consecutive_failures = (state.consecutive_failures or 0) + 1
+
+
+def pull_stream(
+    runtime: Runtime,
+    account_id: int,
+    stream: str,
+    *,
+    full: bool = False,
+    shop: ShopClient | None = None,
+    progress: ProgressFn | None = None,
+    after_page: Callable[[], None] | None = None,
+) -> StreamResult:
+    """Pull one stream of one account up to now. ``after_page`` runs after each committed page (lease renewal)."""
+    kind = STREAMS[stream]
+    settings = runtime.settings
+    started = datetime.now(UTC)
+    with transaction(runtime.sessions) as session:
+        state = SyncStateStore(session).get(account_id, stream, for_update=True)
+        state.last_poll_started_at = started
+        cursor = state.cursor
+    horizon = started - timedelta(days=settings.sync_backfill_days)
+    if full or cursor is None:
+        since = horizon
+    else:
+        since = max(cursor - timedelta(seconds=settings.sync_overlap_seconds), horizon)
+    result = StreamResult(account_id, stream, since)
+    try:
+        shop = shop or runtime.shop_client(account_id)
+        for page in _pages(shop, kind, since):
+            with transaction(runtime.sessions) as session:
+                outcome = store_page(session, account_id, kind, page.items, source="poll")
+                if outcome.max_update_ts is not None:
+                    state = SyncStateStore(session).get(account_id, stream, for_update=True)
+                    reached = utc(outcome.max_update_ts)
+                    if state.cursor is None or (reached is not None and reached > state.cursor):
+                        state.cursor = reached
+            result.pages += 1
+            result.outcome.add(outcome)
+            if progress is not None:
+                progress(stream, result.outcome.received, page.total_count)
+            if after_page is not None:
+                after_page()
+    except BaseException as error:
+        _record_failure(runtime, account_id, stream, error)
+        raise
+    with transaction(runtime.sessions) as session:
+        state = SyncStateStore(session).get(account_id, stream, for_update=True)
+        state.backfill_done = True
+        state.last_poll_ok_at = datetime.now(UTC)
+        state.last_error = ""
+        state.consecutive_failures = 0
+    log.info(
+        "pulled %s of account %s: %d pages, %d received, %d new, %d status changes, %d stale, %d quarantined",
+        stream, account_id, result.pages, result.outcome.received, result.outcome.created,
+        result.outcome.status_changes, result.outcome.stale, result.outcome.quarantined,
+    )
+    return result
+
+
+def pull_account(
+    runtime: Runtime,
+    account_id: int,
+    *,
+    full: bool = False,
+    streams: Iterable[str] = ("returns", "cancellations"),
+    progress: ProgressFn | None = None,
+    after_page: Callable[[], None] | None = None,
+) -> list[StreamResult]:
+    """Pull every stream of one account (the caller holds the shop's lease)."""
+    shop = runtime.shop_client(account_id)
+    return [
+        pull_stream(runtime, account_id, stream, full=full, shop=shop, progress=progress, after_page=after_page)
+        for stream in streams
+    ]
+
+
+# --- single requests -------------------------------------------------------------------------------------------
+
+
+def refresh_request(
+    runtime: Runtime, account_id: int, kind: CaseKind, tiktok_id: str, *, source: str = "webhook"
+) -> int | None:
+    """Read one request from TikTok and store it; gives its case id (None when TikTok does not know it)."""
+    shop = runtime.shop_client(account_id)
+    if kind is CaseKind.RETURN:
+        pages = shop.iter_raw_return_pages(ReturnFilters(return_ids=[tiktok_id]))
+    else:
+        pages = shop.iter_raw_cancellation_pages(CancellationFilters(cancel_ids=[tiktok_id]))
+    page = next(iter(pages), None)
+    items = [] if page is None else [item for item in page.items if _matches(item, kind, tiktok_id)]
+    if not items:
+        log.warning("TikTok has no %s %s for account %s", kind.value, tiktok_id, account_id)
+        return None
+    with transaction(runtime.sessions) as session:
+        store_page(session, account_id, kind, items, source=source)
+        held = CaseStore(session).held(account_id, kind.value, [tiktok_id])
+    case = held.get(tiktok_id)
+    return case.id if case is not None else None
+
+
+def _matches(item: Any, kind: CaseKind, tiktok_id: str) -> bool:
+    if not isinstance(item, dict):
+        return True  # let store_page quarantine it
+    key = "return_id" if kind is CaseKind.RETURN else "cancel_id"
+    return str(item.get(key, "")) == tiktok_id
+
+
+def refresh_case(runtime: Runtime, case_id: int, *, source: str = "decision") -> int | None:
+    """Re-read a case we hold from TikTok (after a decision, or when the merchant opens it)."""
+    with transaction(runtime.sessions) as session:
+        key = CaseStore(session).case_key(case_id)
+    if key is None:
+        return None
+    account_id, kind, tiktok_id = key
+    return refresh_request(runtime, account_id, CaseKind(kind), tiktok_id, source=source)
