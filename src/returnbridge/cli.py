@@ -11,6 +11,7 @@ from rich.console import Console
 from typer.exceptions import TyperException
 
 from returnbridge import __version__
+from returnbridge.commands import running
 from returnbridge.errors import UserFacingError
 
 DEMO_SERVICE_ID = "demo-service"
@@ -24,6 +25,9 @@ app = typer.Typer(
 )
 emulator_app = typer.Typer(help="Run a local platform emulator (for the demo, tests and benchmarks).")
 app.add_typer(emulator_app, name="emulator")
+app.command()(running.sync)
+app.command()(running.serve)
+app.command()(running.worker)
 
 # soft_wrap: URLs and paths must stay on one line so they can be copied.
 err = Console(stderr=True, soft_wrap=True)

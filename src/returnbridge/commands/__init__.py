@@ -1,0 +1,1 @@
+"""Sub-commands of the `returnbridge` command line, one module per area."""
