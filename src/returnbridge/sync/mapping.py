@@ -81,9 +81,26 @@ def utc(seconds: int | None) -> datetime | None:
     return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
 
 
+# Amount texts repeat across records ("0.00", common prices): checked once, then served from here (bounded).
+_MONEY_TEXTS: dict[str, Decimal] = {}
+
+
 def money(value: Any, what: str, tiktok_id: str) -> Decimal | None:
     if value is None or value == "":
         return None
+    if type(value) is str:
+        known = _MONEY_TEXTS.get(value)
+        if known is not None:
+            return known
+        amount = _exact(value, what, tiktok_id)
+        if len(_MONEY_TEXTS) >= 8192:
+            _MONEY_TEXTS.clear()
+        _MONEY_TEXTS[value] = amount
+        return amount
+    return _exact(value, what, tiktok_id)
+
+
+def _exact(value: Any, what: str, tiktok_id: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise BadRecord(f"{what} is not an amount: {value!r}", tiktok_id)
     try:
