@@ -230,19 +230,19 @@ def test_storm_of_429_answers_is_ridden_out_by_retries(runtime: Runtime, control
 
 
 def test_token_expiring_during_a_sync_is_refreshed_and_stored(runtime: Runtime, control: Control) -> None:
-    shop = fresh_shop(control, returns=200)
+    shop = fresh_shop(control, returns=600)
     account_id = connect_shop(runtime, control, shop)
     with transaction(runtime.sessions) as session:
         before = session.get(TikTokAccount, account_id).access_token_encrypted  # type: ignore[union-attr]
     pages = {"n": 0}
 
-    def expire_after_the_first_page() -> None:
+    def expire_after_the_first_commit() -> None:
         pages["n"] += 1
         if pages["n"] == 1:
             control("POST", "/auth/expire", {"seller_id": shop["seller_id"]})
 
-    pull_account(runtime, account_id, streams=["returns"], after_page=expire_after_the_first_page)
-    assert distinct_cases(runtime, account_id) == (200, 200)
+    pull_account(runtime, account_id, streams=["returns"], after_page=expire_after_the_first_commit)
+    assert distinct_cases(runtime, account_id) == (600, 600)
     with transaction(runtime.sessions) as session:
         account = session.get(TikTokAccount, account_id)
         assert account is not None
