@@ -25,6 +25,7 @@ from returnbridge.db.engine import transaction
 from returnbridge.db.models import QuarantinedRecord, WebhookInbox
 from returnbridge.emulators.tiktok.server import EmulatorServer
 from returnbridge.sync.runtime import Runtime
+from returnbridge.sync.webhooks import WebhookIntake
 from returnbridge.tiktok import webhook_signature
 from returnbridge.web.app import create_app
 from returnbridge.web.webhooks import MAX_BODY_BYTES
@@ -72,20 +73,32 @@ def enqueued() -> Recorder:
 
 
 @pytest.fixture
-def client(runtime: Runtime, enqueued: Recorder) -> Iterator[TestClient]:
-    with TestClient(create_app(runtime, on_webhook=enqueued)) as test_client:
+def app(runtime: Runtime, enqueued: Recorder) -> FastAPI:
+    return create_app(runtime, on_webhook=enqueued)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
         yield test_client
+
+
+def woken(app: FastAPI, enqueued: Recorder) -> list[int]:
+    """The inbox ids ``on_webhook`` was called with, once every wake-up handed over so far has been delivered."""
+    app.state.webhook_waker.join()
+    return enqueued.ids
 
 
 class LiveServer:
     """The app under uvicorn on a free port in a thread: real sockets, for deliveries from the emulator."""
 
-    def __init__(self, app: FastAPI) -> None:
+    def __init__(self, app: FastAPI
+) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
         self.thread.start()
@@ -100,8 +113,8 @@ class LiveServer:
 
 
 @pytest.fixture
-def live(runtime: Runtime, enqueued: Recorder) -> Iterator[LiveServer]:
-    server = LiveServer(create_app(runtime, on_webhook=enqueued))
+def live(app: FastAPI) -> Iterator[LiveServer]:
+    server = LiveServer(app)
     yield server
     server.stop()
 
@@ -120,7 +133,7 @@ def quarantined(runtime: Runtime) -> list[QuarantinedRecord]:
 
 
 def test_signed_webhook_is_stored_verbatim_and_acknowledged_with_an_empty_200(
-    client: TestClient, runtime: Runtime, enqueued: Recorder
+    client: TestClient, runtime: Runtime, enqueued: Recorder, app: FastAPI
 ) -> None:
     body = notification(12, notification_id="7000000000000000001")
     response = client.post("/webhooks/tiktok", content=body, headers=signed(body))
@@ -129,11 +142,11 @@ def test_signed_webhook_is_stored_verbatim_and_acknowledged_with_an_empty_200(
     [row] = inbox(runtime)
     assert (row.notification_id, row.shop_id, row.type, row.state) == ("7000000000000000001", SHOP_ID, 12, "pending")
     assert row.body.encode() == body
-    assert enqueued.ids == [row.id]
+    assert woken(app, enqueued) == [row.id]
 
 
 def test_forged_signature_is_refused_with_401_an_empty_body_and_nothing_stored(
-    client: TestClient, runtime: Runtime, enqueued: Recorder
+    client: TestClient, runtime: Runtime, enqueued: Recorder, app: FastAPI
 ) -> None:
     body = notification(12)
     forged = webhook_signature(APP_KEY, "not-the-app-secret", body)
@@ -142,7 +155,7 @@ def test_forged_signature_is_refused_with_401_an_empty_body_and_nothing_stored(
     assert response.content == b""
     assert inbox(runtime) == []
     assert quarantined(runtime) == []
-    assert enqueued.ids == []
+    assert woken(app, enqueued) == []
 
 
 def test_missing_authorization_header_is_refused_with_401(client: TestClient, runtime: Runtime) -> None:
@@ -170,7 +183,7 @@ def test_unsigned_garbage_is_refused_and_not_quarantined(client: TestClient, run
 
 
 def test_duplicate_notification_is_acknowledged_stored_once_and_enqueued_once(
-    client: TestClient, runtime: Runtime, enqueued: Recorder
+    client: TestClient, runtime: Runtime, enqueued: Recorder, app: FastAPI
 ) -> None:
     body = notification(12, notification_id="7000000000000000002")
     first = client.post("/webhooks/tiktok", content=body, headers=signed(body))
@@ -179,7 +192,7 @@ def test_duplicate_notification_is_acknowledged_stored_once_and_enqueued_once(
     assert again.content == b""
     rows = inbox(runtime)
     assert len(rows) == 1
-    assert enqueued.ids == [rows[0].id]
+    assert woken(app, enqueued) == [rows[0].id]
 
 
 def test_same_notification_id_with_another_body_keeps_the_first(client: TestClient, runtime: Runtime) -> None:
@@ -193,7 +206,7 @@ def test_same_notification_id_with_another_body_keeps_the_first(client: TestClie
 
 
 def test_simultaneous_deliveries_of_one_notification_store_one_row(
-    live: LiveServer, runtime: Runtime, enqueued: Recorder
+    live: LiveServer, runtime: Runtime, enqueued: Recorder, app: FastAPI
 ) -> None:
     body = notification(12, notification_id="7000000000000000004")
 
@@ -205,7 +218,7 @@ def test_simultaneous_deliveries_of_one_notification_store_one_row(
     assert statuses == [200] * 16
     rows = inbox(runtime)
     assert len(rows) == 1
-    assert enqueued.ids == [rows[0].id]
+    assert woken(app, enqueued) == [rows[0].id]
 
 
 def test_an_older_status_arriving_after_a_newer_one_is_stored_too(client: TestClient, runtime: Runtime) -> None:
@@ -230,11 +243,39 @@ def test_enqueue_failure_still_acknowledges_the_stored_webhook(runtime: Runtime)
     assert row.state == "pending"  # the sweep of pending rows will process it
 
 
+def test_acknowledgement_does_not_wait_for_the_job_queue(runtime: Runtime) -> None:
+    released = threading.Event()
+    called = threading.Event()
+
+    def stuck_queue(_inbox_id: int) -> None:
+        called.set()
+        released.wait(10)  # a queue that hangs (say Redis reconnecting) for far longer than TikTok's 3 s
+
+    body = notification(12)
+    with TestClient(create_app(runtime, on_webhook=stuck_queue)) as test_client:
+        started = time.monotonic()
+        response = test_client.post("/webhooks/tiktok", content=body, headers=signed(body))
+        elapsed = time.monotonic() - started
+        assert called.wait(5)
+        released.set()
+    assert response.status_code == 200
+    assert elapsed < 3
+
+
+def test_a_batch_stores_each_notification_once_and_answers_for_every_body(runtime: Runtime) -> None:
+    first, second = notification(12), notification(11, data={"cancel_id": "4036000000000001"})
+    answers = WebhookIntake(runtime.engine).receive_many([first, b"not json", second, first])
+    assert [a.quarantined for a in answers] == [False, True, False, False]
+    assert answers[3].duplicate and answers[3].inbox_id is None
+    assert [row.id for row in inbox(runtime)] == [answers[0].inbox_id, answers[2].inbox_id]
+    assert len(quarantined(runtime)) == 1
+
+
 # --- malformed but signed: quarantined and acknowledged ---------------------------------------------------------
 
 
 def test_signed_body_that_is_not_json_is_quarantined_and_acknowledged(
-    client: TestClient, runtime: Runtime, enqueued: Recorder
+    client: TestClient, runtime: Runtime, enqueued: Recorder, app: FastAPI
 ) -> None:
     body = b'{"type": 12, "tts_notification_id": '
     response = client.post("/webhooks/tiktok", content=body, headers=signed(body))
@@ -244,7 +285,7 @@ def test_signed_body_that_is_not_json_is_quarantined_and_acknowledged(
     assert (record.source, record.payload) == ("webhook", body.decode())
     assert "malformed TikTok webhook" in record.error
     assert inbox(runtime) == []
-    assert enqueued.ids == []
+    assert woken(app, enqueued) == []
 
 
 def test_signed_body_missing_an_envelope_field_is_quarantined_with_the_field_named(
@@ -350,7 +391,8 @@ def test_healthz_answers_503_with_the_reason_when_the_database_is_unreachable(
 
 
 def test_webhook_the_emulator_signs_and_delivers_is_accepted_and_enqueued(
-    live: LiveServer, runtime: Runtime, control: Control, us_shop: dict[str, Any], enqueued: Recorder
+    live: LiveServer, runtime: Runtime, control: Control, us_shop: dict[str, Any], enqueued: Recorder,
+    app: FastAPI,
 ) -> None:
     control("PUT", "/webhooks", {"url": f"{live.url}/webhooks/tiktok"})
     try:
@@ -362,7 +404,7 @@ def test_webhook_the_emulator_signs_and_delivers_is_accepted_and_enqueued(
     rows = [row for row in inbox(runtime) if row.notification_id == delivery["notification_id"]]
     assert len(rows) == 1
     assert orjson.loads(rows[0].body) == delivery["payload"]
-    assert rows[0].id in enqueued.ids
+    assert rows[0].id in woken(app, enqueued)
 
 
 def _wait_delivered(control: Control, shop_id: str, return_id: str) -> dict[str, Any]:

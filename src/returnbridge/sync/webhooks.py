@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -101,48 +101,78 @@ class Received:
 
 
 class WebhookIntake:
-    """Stores signed webhook bodies; one per process, shared by the web server's threads.
+    """Stores signed webhook bodies; one per process.
 
-    On SQLite the inserts of this process are serialised on a Python lock: SQLite has one writer at a time, and a
+    ``receive_many`` stores a batch in one transaction with one multi-row INSERT … ON CONFLICT DO NOTHING
+    RETURNING: the web process hands it whatever arrived while the previous batch was being committed (group
+    commit), so the cost of a commit is shared when webhooks come in bursts and nothing waits when they do not.
+
+    On SQLite the writes of this process are serialised on a Python lock: SQLite has one writer at a time, and a
     thread that finds the database locked backs off in SQLite's busy handler for up to 100 ms per try, which is
     what would set the p99. Waiting on a lock instead wakes the next writer the moment the previous one commits.
     """
 
+    # 8 columns a row: far below SQLite's 32,766 bound parameters and PostgreSQL's 65,535.
+    MAX_BATCH = 200
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        table = WebhookInbox.__table__
-        dialect = engine.dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        self._insert = (
-            insert(table).on_conflict_do_nothing(index_elements=[table.c.notification_id]).returning(table.c.id)
+        self._table = WebhookInbox.__table__
+        self._dialect_insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._lock: AbstractContextManager[Any] = (
+            threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
         )
-        self._lock: AbstractContextManager[Any] = threading.Lock() if dialect == "sqlite" else nullcontext()
 
     def receive(self, body: bytes, *, now: datetime | None = None) -> Received:
-        """Store a body whose signature was already verified. Never raises for bad content: it quarantines."""
+        """Store one body whose signature was already verified. Never raises for bad content: it quarantines."""
+        return self.receive_many([body], now=now)[0]
+
+    def receive_many(self, bodies: Sequence[bytes], *, now: datetime | None = None) -> list[Received]:
+        """Store verified bodies, answering for each in order; a notification id seen twice is stored once."""
         received_at = now or utcnow()
-        try:
-            text = body.decode("utf-8")
-            event = parse_webhook(body)
-            _check_fits(event)
-        except (UnicodeDecodeError, MalformedWebhook) as malformed:
-            self._quarantine(body, str(malformed), received_at)
-            return Received(quarantined=True)
-        values = {
-            "notification_id": event.tts_notification_id,
-            "shop_id": event.shop_id,
-            "type": event.type,
-            "received_at": received_at,
-            "body": text,
-            "state": InboxState.PENDING.value,
-            "attempts": 0,
-            "last_error": "",
-        }
+        results: list[Received] = [Received(duplicate=True)] * len(bodies)
+        rows: dict[str, tuple[int, dict[str, Any]]] = {}
+        for index, body in enumerate(bodies):
+            try:
+                text = body.decode("utf-8")
+                event = parse_webhook(body)
+                _check_fits(event)
+            except (UnicodeDecodeError, MalformedWebhook) as malformed:
+                self._quarantine(body, str(malformed), received_at)
+                results[index] = Received(quarantined=True)
+                continue
+            if event.tts_notification_id in rows:
+                continue  # the same notification twice in one batch: the first one is stored
+            rows[event.tts_notification_id] = (index, {
+                "notification_id": event.tts_notification_id,
+                "shop_id": event.shop_id,
+                "type": event.type,
+                "received_at": received_at,
+                "body": text,
+                "state": InboxState.PENDING.value,
+                "attempts": 0,
+                "last_error": "",
+            })
+        for start in range(0, len(rows), self.MAX_BATCH):
+            chunk = list(rows.values())[start:start + self.MAX_BATCH]
+            inserted = self._insert([values for _, values in chunk])
+            for index, values in chunk:
+                inbox_id = inserted.get(values["notification_id"])
+                if inbox_id is not None:
+                    results[index] = Received(inbox_id=inbox_id)
+        return results
+
+    def _insert(self, rows: list[dict[str, Any]]) -> dict[str, int]:
+        """Insert new notifications; the ids of those that were not already stored, by notification id."""
+        table = self._table
+        stmt = (
+            self._dialect_insert(table)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=[table.c.notification_id])
+            .returning(table.c.id, table.c.notification_id)
+        )
         with self._lock, self.engine.begin() as connection:
-            inbox_id = connection.execute(self._insert, values).scalar()
-        if inbox_id is None:
-            return Received(duplicate=True)
-        return Received(inbox_id=int(inbox_id))
+            return {notification_id: int(inbox_id) for inbox_id, notification_id in connection.execute(stmt)}
 
     def _quarantine(self, body: bytes, error: str, received_at: datetime) -> None:
         payload = _storable_text(body)

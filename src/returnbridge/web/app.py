@@ -8,7 +8,8 @@ layer learns that a new webhook was committed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -18,15 +19,28 @@ from starlette.concurrency import run_in_threadpool
 from returnbridge import __version__
 from returnbridge.errors import UserFacingError
 from returnbridge.sync.runtime import Runtime
+from returnbridge.sync.webhooks import WebhookIntake
 from returnbridge.web.connect import connect_router
-from returnbridge.web.webhooks import webhook_router
+from returnbridge.web.webhooks import IntakeWriter, WebhookWaker, webhook_router
 
 
 def create_app(runtime: Runtime, *, on_webhook: Callable[[int], None]) -> FastAPI:
-    """The ASGI app; ``on_webhook(inbox_id)`` is called once per new webhook, after its row is committed."""
-    app = FastAPI(title="ReturnBridge", version=__version__)
+    """The ASGI app; ``on_webhook(inbox_id)`` is called once per new webhook, after its row is committed, on a
+    thread of its own (``app.state.webhook_waker.join()`` waits for the calls handed over so far)."""
+    writer = IntakeWriter(WebhookIntake(runtime.engine))
+    waker = WebhookWaker(on_webhook)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        # Hand the last wake-ups to the queue before the process goes; the sweep covers any that do not make it.
+        await run_in_threadpool(writer.close)
+        await run_in_threadpool(waker.close)
+
+    app = FastAPI(title="ReturnBridge", version=__version__, lifespan=lifespan)
     app.state.runtime = runtime
-    app.include_router(webhook_router(runtime, on_webhook))
+    app.state.webhook_waker = waker
+    app.include_router(webhook_router(runtime, writer, waker))
     app.include_router(connect_router(runtime))
 
     @app.exception_handler(UserFacingError)
