@@ -215,34 +215,34 @@ def pull_stream(
     result = StreamResult(account_id, stream, since)
     try:
         shop = shop or runtime.shop_client(account_id)
-        session = runtime.sessions()
-        pending = 0  # records written since the last commit
-        try:
-            for page in _pages(shop, kind, since):
-                outcome = store_page(session, account_id, kind, page.items, source="poll")
-                if outcome.max_update_ts is not None:
+        batch: list[RawPage] = []
+
+        def flush() -> None:
+            # Pages are written a few at a time (each commit costs ~2 ms on SQLite), and only here: no transaction
+            # stays open while the next page is fetched or a token refreshed. The cursor is in the same transaction,
+            # so a crash loses at most this batch, which the next pull reads again.
+            with transaction(runtime.sessions) as session:
+                for page in batch:
+                    outcome = store_page(session, account_id, kind, page.items, source="poll")
+                    result.pages += 1
+                    result.outcome.add(outcome)
+                if result.outcome.max_update_ts is not None:
                     state = SyncStateStore(session).get(account_id, stream, for_update=True)
-                    reached = utc(outcome.max_update_ts)
+                    reached = utc(result.outcome.max_update_ts)
                     if state.cursor is None or (reached is not None and reached > state.cursor):
                         state.cursor = reached
-                pending += outcome.received
-                # Pages are committed a few at a time (each commit costs ~2 ms on SQLite); the cursor is in the
-                # same transaction, so a crash loses at most this uncommitted batch, which the next pull re-reads.
-                if pending >= COMMIT_EVERY_RECORDS:
-                    session.commit()
-                    pending = 0
-                    if after_page is not None:
-                        after_page()
-                result.pages += 1
-                result.outcome.add(outcome)
-                if progress is not None:
-                    progress(stream, result.outcome.received, page.total_count)
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+            batch.clear()
+            if after_page is not None:
+                after_page()
+
+        for page in _pages(shop, kind, since):
+            batch.append(page)
+            if sum(len(p.items) for p in batch) >= COMMIT_EVERY_RECORDS:
+                flush()
+            if progress is not None:
+                progress(stream, result.outcome.received + sum(len(p.items) for p in batch), page.total_count)
+        if batch:
+            flush()
     except BaseException as error:
         _record_failure(runtime, account_id, stream, error)
         raise
