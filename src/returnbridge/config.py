@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     # TikTok's search index can lag its writes; re-reading a window below the cursor catches late arrivals.
     sync_overlap_seconds: int = Field(default=300, ge=0)
     queue_workers: int = Field(default=4, ge=1, description="Job threads per `serve` or `worker` process.")
+    queue_name: str = Field(default="returnbridge", min_length=1, description="Queue (and Redis key prefix) name.")
 
     @field_validator("redis_url", "secret_key", mode="before")
     @classmethod

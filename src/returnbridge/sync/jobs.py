@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from huey import Huey, RedisHuey, SqliteHuey
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 
 from returnbridge.db.engine import transaction
 from returnbridge.db.models import AccountStatus, Case, SyncState, TikTokAccount
@@ -26,7 +26,6 @@ from returnbridge.sync.tokens import AccountUnavailable
 
 log = logging.getLogger(__name__)
 
-QUEUE_NAME = "returnbridge"
 # A webhook whose job was lost is picked up by the sweep after this long (its own job normally runs in ~0.1 s).
 WEBHOOK_SWEEP_AFTER = timedelta(seconds=30)
 DECISION_SWEEP_AFTER = timedelta(minutes=2)
@@ -35,11 +34,10 @@ DECISION_SWEEP_AFTER = timedelta(minutes=2)
 def make_huey(runtime: Runtime, *, immediate: bool = False) -> Huey:
     settings = runtime.settings
     if settings.redis_url:
-        return RedisHuey(QUEUE_NAME, url=settings.redis_url, immediate=immediate, results=False)
+        return RedisHuey(settings.queue_name, url=settings.redis_url, immediate=immediate, results=False)
     settings.var_dir.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey(
-        QUEUE_NAME, filename=str((settings.var_dir / "queue.sqlite3").resolve()), immediate=immediate, results=False
-    )
+    filename = str((settings.var_dir / "queue.sqlite3").resolve())
+    return SqliteHuey(settings.queue_name, filename=filename, immediate=immediate, results=False)
 
 
 class Jobs:
@@ -136,9 +134,9 @@ class Jobs:
             ))
             webhooks = pending_webhooks(session, now - WEBHOOK_SWEEP_AFTER)
             records = list(session.scalars(
-                select(distinct(Case.account_id)).join(TikTokAccount, TikTokAccount.id == Case.account_id).where(
+                select(Case.account_id).join(TikTokAccount, TikTokAccount.id == Case.account_id).where(
                     Case.records_due.is_(True), TikTokAccount.status == AccountStatus.ACTIVE.value
-                )
+                ).distinct()
             ))
         for account_id in due_pulls:
             self.pull(account_id)
