@@ -12,6 +12,7 @@ from typer.exceptions import TyperException
 
 from returnbridge import __version__
 from returnbridge.commands import running
+from returnbridge.commands.accounts import accounts_app
 from returnbridge.commands.decide import decide_app
 from returnbridge.errors import UserFacingError
 
@@ -26,6 +27,7 @@ app = typer.Typer(
 )
 emulator_app = typer.Typer(help="Run a local platform emulator (for the demo, tests and benchmarks).")
 app.add_typer(emulator_app, name="emulator")
+app.add_typer(accounts_app, name="accounts", help="Connect, list and disconnect TikTok shops.")
 app.add_typer(decide_app, name="decide", help="Decide requests on TikTok: approve, reject, partial refund, ...")
 app.command()(running.sync)
 app.command()(running.serve)
