@@ -9,6 +9,7 @@ import itertools
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -18,11 +19,12 @@ from sqlalchemy import select
 from returnbridge.db.engine import transaction
 from returnbridge.db.models import Case, SyncState, TikTokAccount, WebhookInbox
 from returnbridge.domain.statuses import CaseKind
+from returnbridge.emulators.tiktok.server import EmulatorServer
 from returnbridge.sync.runtime import Runtime
 from returnbridge.sync.tokens import AccountUnavailable
 from returnbridge.sync.webhooks import MAX_ATTEMPTS, WebhookIntake, pending_webhooks, process_webhook
 
-from .conftest import Control
+from .conftest import Control, make_settings
 
 _ids = itertools.count(7_200_000_000_000_000_000)
 
@@ -339,3 +341,19 @@ def test_expiry_notice_for_a_disabled_shop_records_the_date_but_keeps_the_reason
     kept = account(runtime, account_id)
     assert kept.status_reason == "Disconnected by an administrator"
     assert kept.authorization_expires_at == datetime.fromtimestamp(expires, UTC)
+
+
+def test_deauthorization_that_cannot_be_confirmed_with_tiktok_waits_for_the_sweep(
+    db_url: str, emulator: EmulatorServer, tmp_path: Path, account_id: int, us_shop: dict[str, Any],
+    refreshes: Refreshes,
+) -> None:
+    unconfigured = Runtime.from_settings(make_settings(db_url, emulator, tmp_path / "other", tiktok_app_secret=""))
+    try:
+        inbox_id = store(unconfigured, 6, us_shop["id"], {"message": "Seller revoked access"})
+        assert process_webhook(unconfigured, inbox_id, refresh_request=refreshes) == "pending"
+        waiting = row(unconfigured, inbox_id)
+        assert waiting.attempts == 1
+        assert "not configured" in waiting.last_error
+        assert account(unconfigured, account_id).status == "active"
+    finally:
+        unconfigured.close()

@@ -22,10 +22,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from returnbridge.db.engine import transaction
-from returnbridge.db.models import QuarantinedRecord, WebhookInbox
+from returnbridge.db.models import Case, QuarantinedRecord, WebhookInbox
 from returnbridge.emulators.tiktok.server import EmulatorServer
 from returnbridge.sync.runtime import Runtime
-from returnbridge.sync.webhooks import WebhookIntake
+from returnbridge.sync.webhooks import WebhookIntake, process_webhook
 from returnbridge.tiktok import webhook_signature
 from returnbridge.web.app import create_app
 from returnbridge.web.webhooks import MAX_BODY_BYTES
@@ -424,3 +424,20 @@ def test_forged_delivery_over_a_real_socket_gets_401_with_an_empty_body(live: Li
     assert response.content == b""
     with transaction(runtime.sessions) as session:
         assert session.scalar(select(func.count()).select_from(WebhookInbox)) == 0
+
+
+def test_return_webhook_from_the_emulator_processed_with_the_real_refresh_becomes_a_case(
+    live: LiveServer, runtime: Runtime, control: Control, us_shop: dict[str, Any], account_id: int
+) -> None:
+    control("PUT", "/webhooks", {"url": f"{live.url}/webhooks/tiktok"})
+    try:
+        created = control.new_return(us_shop["id"])
+        delivery = _wait_delivered(control, us_shop["id"], created["return_id"])
+    finally:
+        control("PUT", "/webhooks", {"url": None})
+    [stored] = [row for row in inbox(runtime) if row.notification_id == delivery["notification_id"]]
+    assert process_webhook(runtime, stored.id) == "done"
+    with transaction(runtime.sessions) as session:
+        case = session.scalars(select(Case).where(
+            Case.account_id == account_id, Case.kind == "return", Case.tiktok_id == created["return_id"])).one()
+        assert case.tiktok_status == created["return_status"]

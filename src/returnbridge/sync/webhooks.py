@@ -38,6 +38,7 @@ from returnbridge.db.models import (
 )
 from returnbridge.db.repositories.accounts import AccountRepository
 from returnbridge.domain.statuses import CaseKind
+from returnbridge.errors import UserFacingError
 from returnbridge.tiktok import MalformedWebhook, WebhookEvent, parse_webhook
 
 if TYPE_CHECKING:
@@ -380,7 +381,7 @@ def _deauthorize(runtime: Runtime, inbox_id: int, event: WebhookEvent, *, now: d
             shops = runtime.tiktok.get_authorized_shops(access_token)
         except InvalidCredentials:
             shops = []
-        except TikTokError as failure:
+        except (TikTokError, UserFacingError) as failure:  # TikTok unreachable, or its app not configured
             return _count_failure(runtime, inbox_id, f"confirming the deauthorization: {_one_line(failure)}",
                                   seen=None, now=now)
         if any(shop.id == event.shop_id for shop in shops):
