@@ -92,6 +92,10 @@ class DatabaseTokenSource:
                     repo.set_status(account, AccountStatus.EXPIRED, expired_reason)
                 else:
                     repo.save_tokens(account, stored_tokens(fresh))
+                    # One seller authorization covers all of the seller's shops, and a refresh rotates the refresh
+                    # token: every shop of the seller gets the new pair, or the next one to refresh would be refused.
+                    for sibling in repo.same_seller(account):
+                        repo.save_tokens(sibling, stored_tokens(fresh))
                     self._tokens = fresh
                     log.info("refreshed the access token of shop %s", self.shop_id)
                     return fresh

@@ -81,6 +81,18 @@ class AccountRepository:
         )
         return list(self.session.scalars(stmt))
 
+    def same_seller(self, account: TikTokAccount) -> list[TikTokAccount]:
+        """The seller's other shops (same ``open_id``), locked: they share one OAuth authorization."""
+        if not account.open_id:
+            return []
+        stmt = (
+            select(TikTokAccount)
+            .where(TikTokAccount.open_id == account.open_id, TikTokAccount.id != account.id)
+            .order_by(TikTokAccount.id)
+            .with_for_update()
+        )
+        return list(self.session.scalars(stmt))
+
     def tokens(self, account: TikTokAccount) -> StoredTokens:
         return StoredTokens(
             access_token=self.box.decrypt(account.access_token_encrypted),
