@@ -3,11 +3,11 @@ real HTTP. ``runtime`` is a whole process's worth of wiring (settings, engine, s
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from returnbridge.config import Settings
@@ -17,36 +17,11 @@ from returnbridge.emulators.tiktok.server import EmulatorServer
 from returnbridge.sync.runtime import Runtime
 from returnbridge.sync.tokens import stored_tokens
 
+from ..contract.conftest import Control
+
 APP_KEY = "it_app_key"
 APP_SECRET = "it_app_secret"
 SERVICE_ID = "it-service"
-
-
-class Control:
-    """The emulator's /_emulator/ API: the buyer, the platform and the test's eyes."""
-
-    def __init__(self, base_url: str) -> None:
-        self.http = httpx.Client(base_url=f"{base_url}/_emulator", timeout=30)
-
-    def __call__(self, method: str, path: str, json: dict[str, Any] | None = None) -> Any:
-        response = self.http.request(method, path, json=json)
-        assert response.status_code < 400, f"control {method} {path}: {response.status_code} {response.text}"
-        return response.json()
-
-    def shops(self) -> list[dict[str, Any]]:
-        return self("GET", "/shops")["shops"]
-
-    def shop(self, region: str) -> dict[str, Any]:
-        return next(s for s in self.shops() if s["region"] == region)
-
-    def new_return(self, shop_id: str, return_type: str = "RETURN_AND_REFUND", **options: Any) -> dict[str, Any]:
-        return self("POST", "/returns", {"shop_id": shop_id, "return_type": return_type, **options})
-
-    def new_cancellation(self, shop_id: str, **options: Any) -> dict[str, Any]:
-        return self("POST", "/cancellations", {"shop_id": shop_id, **options})
-
-    def request(self, request_id: str) -> dict[str, Any]:
-        return self("GET", f"/requests/{request_id}")
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +85,32 @@ def us_shop(control: Control) -> dict[str, Any]:
 def account_id(runtime: Runtime, control: Control, us_shop: dict[str, Any]) -> int:
     """The emulator's US shop, connected."""
     return connect_shop(runtime, control, us_shop)
+
+
+def fresh_shop(control: Control, returns: int, cancellations: int = 0) -> dict[str, Any]:
+    """A new shop of its own, seeded, so counts in a test are exact."""
+    seller = control("GET", "/sellers")["sellers"][0]
+    shop = control(
+        "POST", "/shops", {"region": "US", "currency": "USD", "name": "Test shop", "seller_id": seller["id"]}
+    )
+    control("POST", "/seed", {"shop_id": shop["id"], "returns": returns, "cancellations": cancellations})
+    return shop
+
+
+def process_env(runtime: Runtime) -> dict[str, str]:
+    """The environment of a `returnbridge` child process configured like ``runtime`` (and nothing inherited)."""
+    s = runtime.settings
+    env = {key: value for key, value in os.environ.items() if not key.startswith("RETURNBRIDGE_")}
+    env.update({
+        "RETURNBRIDGE_DATABASE_URL": s.database_url,
+        "RETURNBRIDGE_REDIS_URL": s.redis_url or "",
+        "RETURNBRIDGE_QUEUE_NAME": s.queue_name,
+        "RETURNBRIDGE_SECRET_KEY": s.secret_key or "",
+        "RETURNBRIDGE_VAR_DIR": str(s.var_dir),
+        "RETURNBRIDGE_TIKTOK_APP_KEY": s.tiktok_app_key,
+        "RETURNBRIDGE_TIKTOK_APP_SECRET": s.tiktok_app_secret,
+        "RETURNBRIDGE_TIKTOK_API_BASE": s.tiktok_api_base,
+        "RETURNBRIDGE_TIKTOK_AUTH_BASE": s.tiktok_auth_base,
+        "RETURNBRIDGE_TIKTOK_RATE_PER_SECOND": str(s.tiktok_rate_per_second),
+    })
+    return env

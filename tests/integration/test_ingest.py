@@ -17,19 +17,9 @@ from returnbridge.sync.locks import ShopBusy, lease, shop_lease_name
 from returnbridge.sync.runtime import Runtime
 from returnbridge.tiktok import RateLimited, TikTokClient
 
-from .conftest import Control, connect_shop
+from .conftest import Control, connect_shop, fresh_shop
 
 SEARCH_RETURNS = "/return_refund/202602/returns/search"
-
-
-def fresh_shop(control: Control, returns: int, cancellations: int = 0) -> dict[str, Any]:
-    """A new shop of its own, seeded, so counts in a test are exact."""
-    seller = control("GET", "/sellers")["sellers"][0]
-    shop = control(
-        "POST", "/shops", {"region": "US", "currency": "USD", "name": "Test shop", "seller_id": seller["id"]}
-    )
-    control("POST", "/seed", {"shop_id": shop["id"], "returns": returns, "cancellations": cancellations})
-    return shop
 
 
 def quiet_retries(runtime: Runtime) -> None:

@@ -20,16 +20,7 @@ from returnbridge.sync.jobs import Jobs, make_huey
 from returnbridge.sync.locks import lease, shop_lease_name
 from returnbridge.sync.runtime import Runtime
 
-from .conftest import Control, connect_shop, make_settings
-
-
-def fresh_shop(control: Control, returns: int, cancellations: int = 0) -> dict[str, Any]:
-    seller = control("GET", "/sellers")["sellers"][0]
-    shop = control(
-        "POST", "/shops", {"region": "US", "currency": "USD", "name": "Jobs shop", "seller_id": seller["id"]}
-    )
-    control("POST", "/seed", {"shop_id": shop["id"], "returns": returns, "cancellations": cancellations})
-    return shop
+from .conftest import Control, connect_shop, fresh_shop, make_settings
 
 
 def case_count(runtime: Runtime, account_id: int) -> int:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, select, update
 
@@ -18,33 +16,12 @@ from returnbridge.emulators.tiktok.server import EmulatorServer
 from returnbridge.sync.locks import lease, shop_lease_name
 from returnbridge.sync.runtime import Runtime
 
-from .conftest import Control, connect_shop
-
-
-def fresh_shop(control: Control, returns: int) -> dict[str, Any]:
-    seller = control("GET", "/sellers")["sellers"][0]
-    shop = control(
-        "POST", "/shops", {"region": "US", "currency": "USD", "name": "CLI shop", "seller_id": seller["id"]}
-    )
-    control("POST", "/seed", {"shop_id": shop["id"], "returns": returns})
-    return shop
-
-
-def cli_env(runtime: Runtime) -> dict[str, str]:
-    s = runtime.settings
-    env = {key: value for key, value in os.environ.items() if not key.startswith("RETURNBRIDGE_")}
-    env.update({
-        "RETURNBRIDGE_DATABASE_URL": s.database_url, "RETURNBRIDGE_SECRET_KEY": s.secret_key or "",
-        "RETURNBRIDGE_VAR_DIR": str(s.var_dir), "RETURNBRIDGE_TIKTOK_APP_KEY": s.tiktok_app_key,
-        "RETURNBRIDGE_TIKTOK_APP_SECRET": s.tiktok_app_secret, "RETURNBRIDGE_TIKTOK_API_BASE": s.tiktok_api_base,
-        "RETURNBRIDGE_TIKTOK_AUTH_BASE": s.tiktok_auth_base, "RETURNBRIDGE_TIKTOK_RATE_PER_SECOND": "1000",
-    })
-    return env
+from .conftest import Control, connect_shop, fresh_shop, process_env
 
 
 def run_sync(runtime: Runtime, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "returnbridge.cli", "sync", *args], env=cli_env(runtime), capture_output=True,
+        [sys.executable, "-m", "returnbridge.cli", "sync", *args], env=process_env(runtime), capture_output=True,
         text=True, timeout=120,
     )
 
@@ -87,7 +64,7 @@ def test_sync_killed_mid_way_and_started_again_stores_every_return_once(
     shop = fresh_shop(control, returns=3000)
     account_id = connect_shop(runtime, control, shop)
     process = subprocess.Popen(
-        [sys.executable, "-m", "returnbridge.cli", "sync", "--account", str(account_id)], env=cli_env(runtime),
+        [sys.executable, "-m", "returnbridge.cli", "sync", "--account", str(account_id)], env=process_env(runtime),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60

@@ -3,7 +3,6 @@ an emulator answering every call after 100 ms. Every case must be stored once, w
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -27,7 +26,7 @@ from returnbridge.sync.tokens import stored_tokens
 from returnbridge.tiktok import TokenSet
 
 from ..conftest import _truncate_all
-from .conftest import make_settings
+from .conftest import make_settings, process_env
 
 SHOPS = 20
 RETURNS_PER_SHOP = 20
@@ -78,23 +77,6 @@ def connect_shops(runtime: Runtime, emulator: EmulatorServer) -> None:
     control.close()
 
 
-def worker_env(runtime: Runtime) -> dict[str, str]:
-    s = runtime.settings
-    env = {key: value for key, value in os.environ.items() if not key.startswith("RETURNBRIDGE_")}
-    env.update({
-        "RETURNBRIDGE_DATABASE_URL": s.database_url,
-        "RETURNBRIDGE_REDIS_URL": s.redis_url or "",
-        "RETURNBRIDGE_QUEUE_NAME": s.queue_name,
-        "RETURNBRIDGE_SECRET_KEY": s.secret_key or "",
-        "RETURNBRIDGE_VAR_DIR": str(s.var_dir),
-        "RETURNBRIDGE_TIKTOK_APP_KEY": s.tiktok_app_key,
-        "RETURNBRIDGE_TIKTOK_APP_SECRET": s.tiktok_app_secret,
-        "RETURNBRIDGE_TIKTOK_API_BASE": s.tiktok_api_base,
-        "RETURNBRIDGE_TIKTOK_AUTH_BASE": s.tiktok_auth_base,
-    })
-    return env
-
-
 def synced(runtime: Runtime) -> tuple[int, int]:
     with transaction(runtime.sessions) as session:
         streams_done = session.scalar(
@@ -113,7 +95,7 @@ def test_three_worker_processes_sync_twenty_shops_storing_every_case_once(
     workers: list[subprocess.Popen[Any]] = [
         subprocess.Popen(
             [sys.executable, "-m", "returnbridge.cli", "worker", "--workers", "4"],
-            env=worker_env(runtime), cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
+            env=process_env(runtime), cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
         )
         for log in logs
     ]
