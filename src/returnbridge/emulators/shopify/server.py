@@ -26,7 +26,7 @@ from .world import World
 
 
 def _config(app: EmulatorApp, host: str, port: int) -> uvicorn.Config:
-    return uvicorn.Config(app, host=host, port=port, loop="asyncio", http="h11", lifespan="on",
+    return uvicorn.Config(app, host=host, port=port, loop="uvloop", http="httptools", lifespan="on",
                           log_level="warning", access_log=False, timeout_keep_alive=30)
 
 
