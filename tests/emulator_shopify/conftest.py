@@ -76,7 +76,8 @@ ORDER_FIELDS = """
   customAttributes { key value }
   transactions { id kind gateway amountSet { shopMoney { amount currencyCode } } }
   lineItems(first: 10) { nodes { id sku quantity refundableQuantity variant { id inventoryItem { id } } } }
-  fulfillments(first: 5) { id location { id } fulfillmentLineItems(first: 10) { nodes { id quantity lineItem { id } } } }
+  fulfillments(first: 5) { id location { id }
+    fulfillmentLineItems(first: 10) { nodes { id quantity lineItem { id } } } }
 """
 
 RETURN_CREATE = """
@@ -93,7 +94,8 @@ mutation Ret($in: ReturnInput!) {
 REFUND_CREATE = """
 mutation Refund($in: RefundInput!, $key: String!) {
   refundCreate(input: $in) @idempotent(key: $key) {
-    refund { id totalRefundedSet { shopMoney { amount currencyCode } } transactions(first: 5) { nodes { id kind status gateway } }
+    refund { id totalRefundedSet { shopMoney { amount currencyCode } }
+      transactions(first: 5) { nodes { id kind status gateway } }
       refundLineItems(first: 50) { nodes { lineItem { id } quantity restockType restocked } } }
     order { id displayFinancialStatus }
     userErrors { field message }

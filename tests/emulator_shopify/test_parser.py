@@ -102,7 +102,8 @@ def test_an_id_of_the_wrong_type_is_resource_not_found_with_a_null_root(shop: Sh
 
 
 def test_pagination_walks_with_cursors(shop: Shopify) -> None:
-    query = "query P($after: String) { orders(first: 5, after: $after) { nodes { id } pageInfo { hasNextPage endCursor } } }"
+    query = ("query P($after: String) { orders(first: 5, after: $after) { nodes { id } "
+             "pageInfo { hasNextPage endCursor } } }")
     first = shop.gql(query)["data"]["orders"]
     second = shop.gql(query, {"after": first["pageInfo"]["endCursor"]})["data"]["orders"]
     assert first["pageInfo"]["hasNextPage"] is True
