@@ -82,6 +82,28 @@ def emulator_tiktok(
     )
 
 
+@emulator_app.command("shopify")
+def emulator_shopify(
+    port: Annotated[int, typer.Option(help="Port to listen on (127.0.0.1).")] = 8602,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    token: Annotated[str, typer.Option(help="Access token of the seeded store.")] = "shpat_emulator_token",
+    domain: Annotated[str, typer.Option(help="Domain of the seeded store.")] = "returnbridge-emulator.myshopify.com",
+    seed: Annotated[int, typer.Option(help="Seed for the generated data (same seed, same data).")] = 42,
+    seed_orders: Annotated[int, typer.Option(min=0, help="Orders seeded in the store.")] = 12,
+    restore_rate: Annotated[float, typer.Option(min=0.0, help="Cost points restored per second.")] = 100.0,
+    maximum_available: Annotated[float, typer.Option(min=1.0, help="Cost bucket size.")] = 2000.0,
+    latency_ms: Annotated[int, typer.Option(min=0, help="Added latency per request.")] = 0,
+    fault_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of requests that fail.")] = 0.0,
+) -> None:
+    """Run the Shopify Admin GraphQL (2026-04) emulator (control API under /_emulator/)."""
+    from returnbridge.emulators.shopify.server import run
+
+    run(
+        host=host, port=port, token=token, domain=domain, seed=seed, seed_orders=seed_orders,
+        restore_rate=restore_rate, maximum_available=maximum_available, latency_ms=latency_ms, fault_rate=fault_rate,
+    )
+
+
 @app.command()
 def demo(
     port: Annotated[int, typer.Option(help="Port for the TikTok emulator.")] = 8601,
