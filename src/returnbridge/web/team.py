@@ -66,7 +66,7 @@ def team_router(runtime: Runtime) -> APIRouter:
                               form={"email": email, "role": role})
         if generated:
             # Rendered rather than redirected: the generated password must not travel in a cookie or a URL.
-            return await page(request, created={"email": created.email, "password": initial})
+            return await page(request, created={"email": created.email, "password": initial, "reset": False})
         return done(request, f"{created.email} can now sign in as {created.role.label.lower()}.")
 
     @router.post("/users/{user_id}/role")
