@@ -165,7 +165,7 @@ def test_pull_that_fails_mid_way_resumes_without_loss_or_duplication(
     account_id = connect_shop(runtime, control, shop)
     import returnbridge.sync.ingest as ingest
 
-    real_store_page = ingest.store_page
+    real_store_page = ingest.store_prepared
     calls = {"n": 0}
 
     def dies_on_the_fourth_page(*args: Any, **kwargs: Any) -> Any:
@@ -175,12 +175,12 @@ def test_pull_that_fails_mid_way_resumes_without_loss_or_duplication(
             raise KeyboardInterrupt("process killed while writing page 4")  # after the writes, before the commit
         return outcome
 
-    monkeypatch.setattr(ingest, "store_page", dies_on_the_fourth_page)
+    monkeypatch.setattr(ingest, "store_prepared", dies_on_the_fourth_page)
     with pytest.raises(KeyboardInterrupt):
         pull_account(runtime, account_id, streams=["returns"])
     stored, distinct = distinct_cases(runtime, account_id)
     assert stored == distinct and stored % 50 == 0 and stored < 200  # whole pages only; page 4 rolled back
-    monkeypatch.setattr(ingest, "store_page", real_store_page)
+    monkeypatch.setattr(ingest, "store_prepared", real_store_page)
     pull_account(runtime, account_id, streams=["returns"])
     assert distinct_cases(runtime, account_id) == (300, 300)
 
@@ -221,7 +221,9 @@ def test_storm_of_429_answers_is_ridden_out_by_retries(runtime: Runtime, control
 
 
 def test_token_expiring_during_a_sync_is_refreshed_and_stored(runtime: Runtime, control: Control) -> None:
-    shop = fresh_shop(control, returns=600)
+    # Enough pages that some are still to be fetched after the first commit: the pull reads at most one batch
+    # and a page ahead of the batch being written.
+    shop = fresh_shop(control, returns=2_000)
     account_id = connect_shop(runtime, control, shop)
     with transaction(runtime.sessions) as session:
         before = session.get(TikTokAccount, account_id).access_token_encrypted  # type: ignore[union-attr]
@@ -233,7 +235,7 @@ def test_token_expiring_during_a_sync_is_refreshed_and_stored(runtime: Runtime, 
             control("POST", "/auth/expire", {"seller_id": shop["seller_id"]})
 
     pull_account(runtime, account_id, streams=["returns"], after_page=expire_after_the_first_commit)
-    assert distinct_cases(runtime, account_id) == (600, 600)
+    assert distinct_cases(runtime, account_id) == (2_000, 2_000)
     with transaction(runtime.sessions) as session:
         account = session.get(TikTokAccount, account_id)
         assert account is not None

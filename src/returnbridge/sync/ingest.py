@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -98,30 +99,55 @@ def _events(case_id: int, prev: HeldCase | None, row: dict[str, Any], source: st
     return events
 
 
-def store_page(
-    session: Any, account_id: int, kind: CaseKind, items: Iterable[Any], *, source: str, now: datetime | None = None
-) -> PageOutcome:
-    """Store one page of TikTok records (plain JSON objects) for an account, inside the caller's transaction."""
-    now = now or datetime.now(UTC)
-    store = CaseStore(session)
-    outcome = PageOutcome()
+@dataclass
+class PreparedPage:
+    """A page of TikTok records read into row values, before any database work: the part of storing a page that
+    needs no connection, so a pull can prepare the next page while the previous one is being written."""
+
+    kind: CaseKind
+    account_id: int
+    latest: dict[str, CaseValues]
+    bad: list[tuple[str, str, str]]  # tiktok id, payload, reason
+    received: int
+    max_update_ts: int | None
+
+
+def prepare_page(account_id: int, kind: CaseKind, items: Iterable[Any]) -> PreparedPage:
     latest: dict[str, CaseValues] = {}
+    bad: list[tuple[str, str, str]] = []
+    received = 0
+    max_update_ts: int | None = None
     for item in items:
-        outcome.received += 1
+        received += 1
         try:
             values = case_values(kind, account_id, item)
-        except BadRecord as bad:
-            outcome.quarantined += 1
-            payload = orjson.dumps(item, option=orjson.OPT_NON_STR_KEYS).decode()
-            store.quarantine(account_id, STREAM_OF[kind], bad.tiktok_id, payload, str(bad))
-            log.warning("quarantined a %s record of account %s: %s", kind.value, account_id, bad)
+        except BadRecord as error:
+            bad.append((error.tiktok_id, orjson.dumps(item, option=orjson.OPT_NON_STR_KEYS).decode(), str(error)))
             continue
-        if values.update_ts is not None and (outcome.max_update_ts is None or values.update_ts > outcome.max_update_ts):
-            outcome.max_update_ts = values.update_ts
+        if values.update_ts is not None and (max_update_ts is None or values.update_ts > max_update_ts):
+            max_update_ts = values.update_ts
         # The same request twice in one answer: keep the newer (one statement may not update a row twice).
         prior = latest.get(values.tiktok_id)
         if prior is None or (values.update_ts or 0) >= (prior.update_ts or 0):
             latest[values.tiktok_id] = values
+    return PreparedPage(kind, account_id, latest, bad, received, max_update_ts)
+
+
+def store_page(
+    session: Any, account_id: int, kind: CaseKind, items: Iterable[Any], *, source: str, now: datetime | None = None
+) -> PageOutcome:
+    """Store one page of TikTok records (plain JSON objects) for an account, inside the caller's transaction."""
+    return store_prepared(session, prepare_page(account_id, kind, items), source=source, now=now)
+
+
+def store_prepared(session: Any, page: PreparedPage, *, source: str, now: datetime | None = None) -> PageOutcome:
+    now = now or datetime.now(UTC)
+    store = CaseStore(session)
+    account_id, kind, latest = page.account_id, page.kind, page.latest
+    outcome = PageOutcome(received=page.received, quarantined=len(page.bad), max_update_ts=page.max_update_ts)
+    for tiktok_id, payload, reason in page.bad:
+        store.quarantine(account_id, STREAM_OF[kind], tiktok_id, payload, reason)
+        log.warning("quarantined a %s record of account %s: %s", kind.value, account_id, reason)
     if not latest:
         return outcome
     held = store.held(account_id, kind.value, list(latest))
@@ -182,6 +208,36 @@ def _pages(shop: ShopClient, kind: CaseKind, since: datetime) -> Iterable[RawPag
     return shop.iter_raw_cancellation_pages(CancellationFilters(update_time_ge=start))
 
 
+class PageWriter:
+    """Writes batches of prepared pages on a thread of its own, in order, one batch at a time, while the pull
+    fetches and prepares the next: SQLite does its work with the interpreter lock released, so the two overlap.
+
+    At most one batch is in flight (``submit`` first waits for the previous one), which bounds memory and keeps the
+    cursor moving in page order; a failed write surfaces at the next ``submit`` or at ``finish``."""
+
+    def __init__(self, write: Callable[[list[PreparedPage]], None]) -> None:
+        self._write = write
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="returnbridge-page-writer")
+        self._pending: Future[None] | None = None
+
+    def submit(self, batch: list[PreparedPage]) -> None:
+        self._wait()
+        self._pending = self._executor.submit(self._write, batch)
+
+    def finish(self) -> None:
+        self._wait()
+        self._executor.shutdown(wait=True)
+
+    def abandon(self) -> None:
+        """After a failure: let a write in flight end (committed or rolled back) before anything else is written."""
+        self._executor.shutdown(wait=True)
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+
 def _record_failure(runtime: Runtime, account_id: int, stream: str, error: BaseException) -> None:
     message = f"{type(error).__name__}: {error}"[:2000]
     with transaction(runtime.sessions) as session:
@@ -215,40 +271,45 @@ def pull_stream(
     else:
         since = max(cursor - timedelta(seconds=settings.sync_overlap_seconds), horizon)
     result = StreamResult(account_id, stream, since)
+
+    def write(batch: list[PreparedPage]) -> None:
+        # Pages are written a few at a time (each commit costs milliseconds on SQLite), and only here: no transaction
+        # stays open while the next page is fetched or a token refreshed. The cursor is in the same transaction,
+        # so a crash loses at most this batch, which the next pull reads again.
+        with transaction(runtime.sessions) as session:
+            created_before = result.outcome.created
+            for page in batch:
+                result.outcome.add(store_prepared(session, page, source="poll"))
+                result.pages += 1
+            if created_before < REFRESH_STATISTICS_AFTER <= result.outcome.created:
+                CaseStore(session).refresh_statistics()
+            if result.outcome.max_update_ts is not None:
+                state = SyncStateStore(session).get(account_id, stream, for_update=True)
+                reached = utc(result.outcome.max_update_ts)
+                if state.cursor is None or (reached is not None and reached > state.cursor):
+                    state.cursor = reached
+        if after_page is not None:
+            after_page()
+
+    writer = PageWriter(write)
     try:
         shop = shop or runtime.shop_client(account_id)
-        batch: list[RawPage] = []
-
-        def flush() -> None:
-            # Pages are written a few at a time (each commit costs ~2 ms on SQLite), and only here: no transaction
-            # stays open while the next page is fetched or a token refreshed. The cursor is in the same transaction,
-            # so a crash loses at most this batch, which the next pull reads again.
-            with transaction(runtime.sessions) as session:
-                created_before = result.outcome.created
-                for page in batch:
-                    outcome = store_page(session, account_id, kind, page.items, source="poll")
-                    result.pages += 1
-                    result.outcome.add(outcome)
-                if created_before < REFRESH_STATISTICS_AFTER <= result.outcome.created:
-                    CaseStore(session).refresh_statistics()
-                if result.outcome.max_update_ts is not None:
-                    state = SyncStateStore(session).get(account_id, stream, for_update=True)
-                    reached = utc(result.outcome.max_update_ts)
-                    if state.cursor is None or (reached is not None and reached > state.cursor):
-                        state.cursor = reached
-            batch.clear()
-            if after_page is not None:
-                after_page()
-
-        for page in _pages(shop, kind, since):
-            batch.append(page)
-            if sum(len(p.items) for p in batch) >= COMMIT_EVERY_RECORDS:
-                flush()
+        batch: list[PreparedPage] = []
+        batch_records = seen = 0
+        for raw in _pages(shop, kind, since):
+            batch.append(prepare_page(account_id, kind, raw.items))
+            batch_records += len(raw.items)
+            seen += len(raw.items)
+            if batch_records >= COMMIT_EVERY_RECORDS:
+                writer.submit(batch)
+                batch, batch_records = [], 0
             if progress is not None:
-                progress(stream, result.outcome.received + sum(len(p.items) for p in batch), page.total_count)
+                progress(stream, seen, raw.total_count)
         if batch:
-            flush()
+            writer.submit(batch)
+        writer.finish()
     except BaseException as error:
+        writer.abandon()
         _record_failure(runtime, account_id, stream, error)
         raise
     with transaction(runtime.sessions) as session:
