@@ -15,16 +15,32 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, literal_column, or_, select, true, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    exists,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from returnbridge.db.models import AccountStatus, Case, CaseLine, TikTokAccount
+from returnbridge.db.money import MicroAmount
+from returnbridge.db.types import UTCDateTime
 from returnbridge.domain.case_view import (
     ALL_TAB,
     NEEDS_ACTION_LABEL,
     NEEDS_ACTION_TAB,
     CaseView,
     Cursor,
+    ViewParameterError,
     case_type,
     case_type_label,
     day_after,
@@ -137,13 +153,15 @@ def _cursor_text(value: Any) -> str | None:
 
 def _cursor_value(sort: str, text: str) -> Any:
     column, _nullable = SORT_COLUMNS[sort]
-    python_type = column.type.python_type
-    if python_type is datetime:
-        return datetime.fromisoformat(text)
-    if python_type is Decimal:
-        return Decimal(text)
-    if python_type is int:
-        return int(text)
+    try:
+        if isinstance(column.type, UTCDateTime):
+            return datetime.fromisoformat(text)
+        if isinstance(column.type, MicroAmount):
+            return Decimal(text)
+        if isinstance(column.type, Integer):
+            return int(text)
+    except (ValueError, ArithmeticError):
+        raise ViewParameterError("cursor", "not a cursor of this grid") from None
     return text
 
 
