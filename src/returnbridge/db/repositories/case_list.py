@@ -295,7 +295,10 @@ class CaseList:
             return false()
         value = _cursor_value(cursor.sort, cursor.value)
         past = column > value if ascending else column < value
-        return or_(past, and_(column == value, id_past))
+        # The leading bound (>= / <=) is redundant logically but lets both databases start an index range scan
+        # at the cursor; with the OR alone SQLite walked the index from its start (700 ms on page 50 of 100k).
+        bound = column >= value if ascending else column <= value
+        return and_(bound, or_(past, and_(column == value, id_past)))
 
     def _row(self, r: Any) -> CaseRow:
         tab = TAB_LABELS[self.label_set][Tab(r.tab)] if r.tab else None
