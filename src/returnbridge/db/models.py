@@ -77,6 +77,22 @@ class TikTokAccount(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
+# Index name suffix and column of every sortable grid column (domain.case_view.GRID_COLUMNS).
+_GRID_SORT_COLUMNS = (
+    ("tiktok_id", "tiktok_id"),
+    ("order_id", "order_id"),
+    ("account", "account_id"),
+    ("type", "type"),
+    ("store_status", "store_status"),
+    ("tiktok_status", "tiktok_status"),
+    ("reason", "reason_name"),
+    ("created", "tiktok_create_time"),
+    ("updated", "tiktok_update_time"),
+    ("amount", "refund_total"),
+    ("deadline", "seller_deadline"),
+)
+
+
 class Case(Base):
     """One TikTok after-sale request: a return (refund-only, return-and-refund, replacement) or a cancellation.
 
@@ -92,6 +108,10 @@ class Case(Base):
         Index("ix_cases_needs_action_deadline", "needs_action", "seller_deadline"),
         Index("ix_cases_order", "account_id", "order_id"),
         Index("ix_cases_records_due", "records_due", "account_id"),
+        # The returns grid (db.repositories.case_list) reads pages by keyset on (sort column, id): one index per
+        # sortable column serves both directions and the tie-break, on SQLite and PostgreSQL alike.
+        *(Index(f"ix_cases_grid_{name}", column, "id") for name, column in _GRID_SORT_COLUMNS),
+        Index("ix_cases_grid_tab", "tab", "needs_action"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -129,6 +149,10 @@ class Case(Base):
     # Set when a return is new or changed: its TikTok records (buyer notes, images, videos) are fetched by a job,
     # so a first sync of 100,000 returns is not held up by 100,000 record calls.
     records_due: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Denormalised for the grid (set by sync.mapping with the rest of the row): the status tab, so tab counts are one
+    # GROUP BY, and the searchable text (ids, SKUs, product names, lower-cased), so a search reads one table.
+    tab: Mapped[str] = mapped_column(String(32), default="")
+    search_text: Mapped[str] = mapped_column(Text, default="")
     raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from returnbridge.domain.case_view import search_text
 from returnbridge.domain.statuses import CaseKind, classify
 
 # Beyond this a millionths BIGINT would overflow; no real refund comes near it.
@@ -183,7 +184,8 @@ def case_values(kind: CaseKind, account_id: int, item: Any) -> CaseValues:
         "status_known": info.known,
         "arbitration_status": arbitration,
         "initiator_role": _text(item.get("role"), 16),
-        "reason_name": _text(item.get("return_reason" if is_return else "cancel_reason")),
+        # Cut to 255: the column is indexed for the grid's sort, and an index entry has a size limit on PostgreSQL.
+        "reason_name": _text(item.get("return_reason" if is_return else "cancel_reason"), 255),
         "reason_text": _text(item.get("return_reason_text" if is_return else "cancel_reason_text")),
         "currency": _text(refund.get("currency"), 8),
         # TikTok waits on the seller only in an acting status and never during a dispute (25011010).
@@ -200,4 +202,10 @@ def case_values(kind: CaseKind, account_id: int, item: Any) -> CaseValues:
     row["partial_refund_amount"] = money(_object(item.get("partial_refund")).get("amount"), "partial_refund", tiktok_id)
     lines = _lines(item.get("return_line_items" if is_return else "cancel_line_items"),
                    "return_line_item_id" if is_return else "cancel_line_item_id", tiktok_id)
+    # For the returns grid: its status tab and the text its search box looks into, kept on the case row (written
+    # with the lines, from the same record) so neither a tab count nor a search has to join the lines.
+    row["tab"] = info.tab.value if info.tab is not None else ""
+    row["search_text"] = search_text(
+        tiktok_id, row["order_id"], *(line["seller_sku"] for line in lines), *(line["product_name"] for line in lines)
+    )
     return CaseValues(tiktok_id, update_ts, row, lines)
