@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
@@ -19,11 +19,7 @@ depends_on = None
 GRID_SORT_COLUMNS = (
     ("tiktok_id", "tiktok_id"),
     ("order_id", "order_id"),
-    ("account", "account_id"),
-    ("type", "type"),
     ("store_status", "store_status"),
-    ("tiktok_status", "tiktok_status"),
-    ("reason", "reason_name"),
     ("created", "tiktok_create_time"),
     ("updated", "tiktok_update_time"),
     ("amount", "refund_total"),
