@@ -21,6 +21,7 @@ from returnbridge.db.engine import transaction
 from returnbridge.db.repositories.cases import CaseStore, HeldCase, SyncStateStore
 from returnbridge.domain.statuses import CaseKind, StoreStatus
 from returnbridge.sync.mapping import BadRecord, CaseValues, case_values, utc
+from returnbridge.sync.mirror_plan import plan_effects
 from returnbridge.sync.runtime import Runtime
 from returnbridge.tiktok import CancellationFilters, RawPage, ReturnFilters, ShopClient
 
@@ -155,6 +156,7 @@ def store_page(
         outcome.case_ids.append(case_id)
     store.upsert_lines(lines)
     store.add_events(events)
+    plan_effects(session, outcome.case_ids)  # store effects the changes call for, in this same transaction
     return outcome
 
 

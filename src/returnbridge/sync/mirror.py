@@ -125,7 +125,6 @@ class Mirror:
             session.expunge(store)
         self.store = store
         self.settings = StoreSettings.model_validate(store.settings or {})
-        self._orders: dict[str, StoreOrder] = {}
 
     @property
     def adapter(self) -> StoreAdapter:
@@ -245,8 +244,6 @@ class Mirror:
         tiktok_order_id = str(claim.payload.get("tiktok_order_id") or "")
         if not tiktok_order_id:
             raise _Hold("TikTok sent no order id for this case, so the store order cannot be found")
-        if tiktok_order_id in self._orders and claim.kind == "return":
-            return self._orders[tiktok_order_id]
         with transaction(self.runtime.sessions) as session:
             match = StoreRepository(session).match(self.store_id, tiktok_order_id)
             cached = CachedMatch(match.store_order_id, match.source) if match is not None else None
@@ -265,8 +262,7 @@ class Mirror:
         if found is None:
             tried = ", ".join(s.label() for s in self.settings.order_lookup) or "no strategy configured"
             raise OrderNotFound(f"no store order found for TikTok order {tiktok_order_id} (tried: local map, {tried})")
-        # Fresh for each effect (refundable quantities change as effects land); kept only within one claim.
-        self._orders[tiktok_order_id] = found.order
+        # Read fresh for each effect: refundable quantities and returns change as effects land.
         return found.order
 
     def _check(self, claim: _Claim, order: StoreOrder) -> None:
