@@ -1,8 +1,10 @@
 """Writing TikTok requests into ``cases`` a page at a time, and reading them back for the sync.
 
 One page is a handful of statements whatever its size: one read of what we already hold, one multi-row upsert of the
-cases, one of their lines, one of timeline events. The upsert refuses data older than what is stored (invariant 1),
-in SQL, so two pulls racing on the same shop, or a webhook refresh racing a pull, can never move a case backwards.
+cases, one of their lines, one of timeline events (``db.bulk``: written straight to the driver, because SQLAlchemy's
+per-row parameter processing cost more than the database's own work). The upsert refuses data older than what is
+stored (invariant 1), in SQL, so two pulls racing on the same shop, or a webhook refresh racing a pull, can never move a
+case backwards.
 """
 
 from __future__ import annotations
@@ -10,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Insert, and_, or_, select, tuple_
+from sqlalchemy import Insert, and_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from returnbridge.db.bulk import Upsert
 from returnbridge.db.models import Case, CaseLine, QuarantinedRecord, SyncState, TimelineEvent
 
 
@@ -40,36 +42,31 @@ def _insert(session: Session, model: type[Any]) -> Insert:
 
 
 _CASE_KEY = ("account_id", "kind", "tiktok_id")
-_NEVER_UPDATED = frozenset({*_CASE_KEY, "id", "created_at"})
+
+# An update only lands when it is not older than what is stored (invariant 1); the two flags only ever turn on here.
+_CASE_UPSERT = Upsert(
+    Case.__table__,  # type: ignore[arg-type]
+    conflict=_CASE_KEY,
+    keep=frozenset({"id", "created_at"}),
+    update_sql=(
+        ("records_due", "{table}.records_due OR excluded.records_due"),
+        ("decided_by_tiktok", "{table}.decided_by_tiktok OR excluded.decided_by_tiktok"),
+    ),
+    where="{table}.tiktok_update_time IS NULL OR excluded.tiktok_update_time >= {table}.tiktok_update_time",
+    returning=("tiktok_id", "id"),
+)
+_LINE_UPSERT = Upsert(CaseLine.__table__, conflict=("case_id", "tiktok_line_id"))  # type: ignore[arg-type]
+_EVENT_INSERT = Upsert(
+    TimelineEvent.__table__, conflict=("case_id", "dedupe_key"), do_nothing=True  # type: ignore[arg-type]
+)
 
 
-def _dialect_insert(dialect: str, model: type[Any]) -> Insert:
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model.__table__)
-
-
-# Statements are built once per dialect and column set: building the ON CONFLICT clause (an alias of the table
-# with ~40 column proxies) cost about a millisecond, paid on every page.
-@lru_cache(maxsize=32)
-def _case_upsert(dialect: str, columns: tuple[str, ...]) -> Insert:
-    insert = _dialect_insert(dialect, Case)
-    excluded = insert.excluded
-    update: dict[str, Any] = {c: excluded[c] for c in columns if c not in _NEVER_UPDATED}
-    update["records_due"] = Case.records_due | excluded.records_due
-    update["decided_by_tiktok"] = Case.decided_by_tiktok | excluded.decided_by_tiktok
-    update["updated_at"] = excluded.updated_at
-    newer: ColumnElement[bool] = or_(
-        Case.tiktok_update_time.is_(None), excluded.tiktok_update_time >= Case.tiktok_update_time
-    )
-    return insert.on_conflict_do_update(index_elements=list(_CASE_KEY), set_=update, where=newer).returning(
-        Case.tiktok_id, Case.id
-    )
-
-
-@lru_cache(maxsize=32)
-def _line_upsert(dialect: str, columns: tuple[str, ...]) -> Insert:
-    insert = _dialect_insert(dialect, CaseLine)
-    update = {c: insert.excluded[c] for c in columns if c not in ("case_id", "tiktok_line_id")}
-    return insert.on_conflict_do_update(index_elements=["case_id", "tiktok_line_id"], set_=update)
+_HELD_COLUMNS = (Case.tiktok_id, Case.id, Case.tiktok_status, Case.arbitration_status, Case.tiktok_update_time,
+                 Case.needs_action, Case.seller_deadline)
+_HELD_POSTGRES = (
+    f"SELECT {', '.join(c.name for c in _HELD_COLUMNS)} FROM cases"
+    " WHERE account_id = %b AND kind = %b AND tiktok_id = ANY(%b::text[])"
+)
 
 
 class CaseStore:
@@ -79,10 +76,18 @@ class CaseStore:
     def held(self, account_id: int, kind: str, tiktok_ids: Sequence[str]) -> dict[str, HeldCase]:
         if not tiktok_ids:
             return {}
-        stmt = select(
-            Case.tiktok_id, Case.id, Case.tiktok_status, Case.arbitration_status, Case.tiktok_update_time,
-            Case.needs_action, Case.seller_deadline,
-        ).where(Case.account_id == account_id, Case.kind == kind, Case.tiktok_id.in_(tiktok_ids))
+        connection = self.session.connection()
+        if connection.dialect.name == "postgresql":
+            # ``= ANY(array)``: one parameter instead of an IN list of 50, so psycopg parses the statement once,
+            # and no server-side prepared plan (psycopg prepares after 5 runs) that was made while the table was
+            # small and went on scanning it as it grew.
+            dbapi = connection.connection.dbapi_connection
+            assert dbapi is not None
+            with dbapi.cursor() as cursor:
+                cursor.execute(_HELD_POSTGRES, (account_id, kind, list(tiktok_ids)), prepare=False)
+                return {row[0]: HeldCase(*row[1:]) for row in cursor}
+        stmt = select(*_HELD_COLUMNS).where(Case.account_id == account_id, Case.kind == kind,
+                                            Case.tiktok_id.in_(tiktok_ids))
         return {row[0]: HeldCase(*row[1:]) for row in self.session.execute(stmt)}
 
     def upsert(self, rows: list[dict[str, Any]], now: datetime) -> dict[str, int]:
@@ -93,25 +98,17 @@ class CaseStore:
         """
         if not rows:
             return {}
-        stmt = _case_upsert(self.session.get_bind().dialect.name, tuple(rows[0]))
         for row in rows:
             row["created_at"] = now
             row["updated_at"] = now
-        return {tiktok_id: case_id for tiktok_id, case_id in self.session.connection().execute(stmt, rows)}
+        return dict(_CASE_UPSERT.run(self.session, rows))  # type: ignore[arg-type]
 
     def upsert_lines(self, lines: list[dict[str, Any]]) -> None:
-        if not lines:
-            return
-        stmt = _line_upsert(self.session.get_bind().dialect.name, tuple(lines[0]))
-        self.session.connection().execute(stmt, lines)
+        _LINE_UPSERT.run(self.session, lines)
 
     def add_events(self, events: Iterable[dict[str, Any]]) -> None:
         """Append timeline events; one already there (same case and dedupe key) is left as it is."""
-        batch = list(events)
-        if not batch:
-            return
-        stmt = _insert(self.session, TimelineEvent).on_conflict_do_nothing(index_elements=["case_id", "dedupe_key"])
-        self.session.connection().execute(stmt, batch)
+        _EVENT_INSERT.run(self.session, list(events))
 
     def quarantine(self, account_id: int | None, source: str, tiktok_id: str, payload: str, error: str) -> None:
         self.session.add(
