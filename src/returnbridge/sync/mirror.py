@@ -125,6 +125,9 @@ class Mirror:
             session.expunge(store)
         self.store = store
         self.settings = StoreSettings.model_validate(store.settings or {})
+        # Store orders read in this run, by TikTok order id: a case's return, refund and restock read the order
+        # once. A refund changes refundable quantities, so it drops its order from here.
+        self._orders: dict[str, StoreOrder] = {}
 
     @property
     def adapter(self) -> StoreAdapter:
@@ -197,10 +200,12 @@ class Mirror:
             if self._after_store_call is not None:
                 self._after_store_call(effect_id, claim.kind, result)
         except _Hold as hold:
+            self._forget_order(claim)
             self._hold(claim, str(hold))
             report.held += 1
             return
         except StoreError as error:
+            self._forget_order(claim)
             if error.retryable:
                 gave_up = self._retry_later(claim, error.message)
                 report.failed += gave_up
@@ -214,10 +219,15 @@ class Mirror:
             self._hold(claim, f"unexpected error: {bug.__class__.__name__}: {bug}")
             report.held += 1
             return
+        if claim.kind == "refund":
+            self._forget_order(claim)
         self._done(claim, order, result, adopted)
         report.adopted += adopted
         report.done += not adopted
         report.effect_seconds.append((utcnow() - started).total_seconds())
+
+    def _forget_order(self, claim: _Claim) -> None:
+        self._orders.pop(str(claim.payload.get("tiktok_order_id") or ""), None)
 
     def _claim(self, effect_id: int) -> _Claim | None:
         """Commit ``in_progress`` and ``attempts + 1`` before the store is called."""
@@ -244,6 +254,8 @@ class Mirror:
         tiktok_order_id = str(claim.payload.get("tiktok_order_id") or "")
         if not tiktok_order_id:
             raise _Hold("TikTok sent no order id for this case, so the store order cannot be found")
+        if tiktok_order_id in self._orders:
+            return self._orders[tiktok_order_id]
         with transaction(self.runtime.sessions) as session:
             match = StoreRepository(session).match(self.store_id, tiktok_order_id)
             cached = CachedMatch(match.store_order_id, match.source) if match is not None else None
@@ -262,7 +274,7 @@ class Mirror:
         if found is None:
             tried = ", ".join(s.label() for s in self.settings.order_lookup) or "no strategy configured"
             raise OrderNotFound(f"no store order found for TikTok order {tiktok_order_id} (tried: local map, {tried})")
-        # Read fresh for each effect: refundable quantities and returns change as effects land.
+        self._orders[tiktok_order_id] = found.order
         return found.order
 
     def _check(self, claim: _Claim, order: StoreOrder) -> None:
