@@ -52,9 +52,9 @@ def test_add_shopify_reads_the_token_from_stdin_and_never_prints_or_stores_it_in
             assert TOKEN not in store.credentials_encrypted
             assert store.settings["order_lookup"] == [
                 {"kind": "name", "prefix": "TT-", "suffix": "", "key": "", "namespace": "", "scan_query": "",
-                 "scan_pages": 4},
+                 "scan_pages": 10},
                 {"kind": "note_attribute", "prefix": "", "suffix": "", "key": "TikTok Order Number", "namespace": "",
-                 "scan_query": "", "scan_pages": 4},
+                 "scan_query": "", "scan_pages": 10},
             ]
     finally:
         runtime.close()

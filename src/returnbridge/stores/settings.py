@@ -50,7 +50,7 @@ class LookupStrategy(BaseModel):
     key: str = ""
     namespace: str = ""
     scan_query: str = ""
-    scan_pages: int = Field(default=4, ge=1, le=50)
+    scan_pages: int = Field(default=10, ge=1, le=100)
 
     @model_validator(mode="after")
     def _needs(self) -> LookupStrategy:

@@ -384,26 +384,38 @@ class Mirror:
 
 
 
+_THREE_DECIMAL_CURRENCIES = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
+
+
+def shown(amount: Decimal, currency: str) -> str:
+    """An amount with its currency's minor units ("22.00", "1500", "1.235"); never drops a digit TikTok sent."""
+    places = 0 if currency in ZERO_DECIMAL_CURRENCIES else 3 if currency in _THREE_DECIMAL_CURRENCIES else 2
+    exponent = Decimal(1).scaleb(-places)
+    quantized = amount.quantize(exponent)
+    return format(quantized if quantized == amount else amount, "f")
+
+
 def refund_note(key: str, tiktok_id: str, amounts: RefundAmounts) -> str:
     """The refund's note: our key (how a retry finds it) and TikTok's breakdown as sent, for the finance team."""
-    parts = [f"{name} {value}" for name, value in (
+    cur = amounts.currency
+    parts = [f"{name} {shown(value, cur)}" for name, value in (
         ("subtotal", amounts.subtotal), ("shipping", amounts.shipping), ("tax", amounts.tax),
         ("retail delivery fee", amounts.retail_delivery_fee), ("buyer service fee", amounts.buyer_service_fee),
     ) if value is not None]
     discounts = [v for v in (amounts.platform_discount, amounts.shipping_platform_discount) if v]
     text = (f"ReturnBridge {key} · refunded on TikTok (return {tiktok_id}), recorded only: "
-            f"{amounts.total} {amounts.currency}")
+            f"{shown(amounts.total, cur)} {cur}")
     if parts:
         text += f" ({', '.join(parts)})"
     if discounts:
-        text += f" · TikTok-funded discount {sum(discounts, Decimal(0))} {amounts.currency} not refunded here"
+        text += f" · TikTok-funded discount {shown(sum(discounts, Decimal(0)), cur)} {cur} not refunded here"
     return text
 
 
 def _done_text(effect: StoreEffect, order: StoreOrder, adopted: bool) -> str:
     what = {"return": "Return created", "refund": "Refund recorded", "restock": "Units restocked"}[effect.kind]
     if effect.kind == "refund" and effect.recorded_amount is not None:
-        what += f" ({effect.recorded_amount} {effect.currency})"
+        what += f" ({shown(effect.recorded_amount, effect.currency)} {effect.currency})"
     text = f"{what} in the store on order {order.name}"
     return text + " (found by our key after an unclear attempt, not created again)" if adopted else text
 

@@ -56,7 +56,8 @@ class StoreRepository:
         dialect = self.session.get_bind().dialect.name
         insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(StoreOrderMatch.__table__)
         values = {"store_id": store_id, "tiktok_order_id": tiktok_order_id, "store_order_id": store_order_id,
-                  "store_order_name": store_order_name, "source": source, "strategy": strategy,
+                  "store_order_name": store_order_name[:255], "source": source,
+                  "strategy": strategy[:32],  # a label for people; the full strategy is in the settings
                   "matched_at": utcnow()}
         stmt = insert.values(**values).on_conflict_do_update(
             index_elements=["store_id", "tiktok_order_id"],

@@ -36,6 +36,8 @@ from returnbridge.stores.shopify.client import ShopifyClient
 # Inventory userError codes that are about timing, not about the request.
 _RETRYABLE_CODES = frozenset({"IDEMPOTENCY_CONCURRENT_REQUEST", "SERVICE_UNAVAILABLE", "INTERNAL_ERROR"})
 _SETTLED_TRANSACTIONS = ("SALE", "CAPTURE")
+# Orders per page when scanning note attributes: a full order costs ~70 points, a query may cost 1,000 at most.
+SCAN_PAGE = 10
 
 
 def reference_uri(key: str) -> str:
@@ -67,7 +69,8 @@ class ShopifyAdapter:
             "source_identifier": f"source_identifier:{_quote(value)}",
             "metafield": f"metafields.{strategy.namespace}.{strategy.key}:{_quote(value)}",
         }[strategy.kind]
-        nodes = self._orders(query, first=5)
+        # Two are enough to tell "exactly one" from "ambiguous"; a connection costs its size.
+        nodes = self._orders(query, first=2)
         # The filters are searches, not equality: keep only the orders that carry the value exactly.
         exact = [n for n in nodes if _carries(n, strategy, value)]
         if len(exact) > 1:
@@ -82,7 +85,7 @@ class ShopifyAdapter:
         after: str | None = None
         for _ in range(strategy.scan_pages):
             data = self.client.execute(
-                doc.FIND_ORDERS, {"q": strategy.scan_query, "first": 50, "after": after}, operation="FindOrder",
+                doc.FIND_ORDERS, {"q": strategy.scan_query, "first": SCAN_PAGE, "after": after}, operation="FindOrder",
                 idempotent=True,
             )
             orders = data.get("orders") or {}

@@ -10,10 +10,10 @@ ORDER_FIELDS = """
       id name currencyCode sourceName sourceIdentifier tags
       customAttributes { key value }
       transactions { id kind status gateway }
-      lineItems(first: 30) { nodes { id sku quantity refundableQuantity variant { id inventoryItem { id tracked } } } }
-      fulfillments(first: 5) {
+      lineItems(first: 20) { nodes { id sku quantity refundableQuantity variant { id inventoryItem { id tracked } } } }
+      fulfillments(first: 3) {
         id location { id }
-        fulfillmentLineItems(first: 30) { nodes { id quantity lineItem { id } } }
+        fulfillmentLineItems(first: 20) { nodes { id quantity lineItem { id } } }
       }
 """
 
@@ -32,10 +32,10 @@ ORDER_RETURNS = """
 query OrderReturns($id: ID!) {
   order(id: $id) {
     id
-    returns(first: 30) {
+    returns(first: 10) {
       nodes {
         id name status
-        returnLineItems(first: 30) { nodes { ... on ReturnLineItem { id quantity returnReasonNote } } }
+        returnLineItems(first: 10) { nodes { ... on ReturnLineItem { id quantity returnReasonNote } } }
       }
     }
   }
