@@ -73,6 +73,7 @@ class ShopifyClient:
         self._lock = threading.Lock()
         self.throttled_responses = 0  # THROTTLED answers received (the bench checks it stays 0)
         self.requests = 0
+        self.points_used = 0.0  # actual query cost charged by Shopify, summed (the bench compares it to the bucket)
 
     def close(self) -> None:
         self._http.close()
@@ -103,6 +104,8 @@ class ShopifyClient:
         with self._lock:
             if cost.get("requestedQueryCost") is not None:
                 self._costs[operation] = float(cost["requestedQueryCost"])
+            if cost.get("actualQueryCost") is not None:
+                self.points_used += float(cost["actualQueryCost"])
             with contextlib.suppress(KeyError, TypeError, ValueError):
                 self._bucket = Bucket(
                     maximum=float(status["maximumAvailable"]), available=float(status["currentlyAvailable"]),
