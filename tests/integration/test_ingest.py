@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from returnbridge.db.engine import transaction
 from returnbridge.db.models import Case, CaseLine, QuarantinedRecord, SyncState, TikTokAccount, TimelineEvent
 from returnbridge.domain.statuses import CaseKind
+from returnbridge.sync import ingest
 from returnbridge.sync.ingest import pull_account, refresh_request, store_page
 from returnbridge.sync.locks import ShopBusy, lease, shop_lease_name
 from returnbridge.sync.runtime import Runtime
@@ -298,3 +299,18 @@ def test_request_approved_by_tiktok_at_the_deadline_is_marked_decided_by_tiktok(
     with transaction(runtime.sessions) as session:
         case = session.scalars(select(Case).where(Case.tiktok_id == opened["return_id"])).one()
     assert case.decided_by_tiktok and case.tiktok_status != "RETURN_OR_REFUND_REQUEST_PENDING"
+
+
+def test_large_pull_refreshes_postgres_planner_statistics(
+    runtime: Runtime, control: Control, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if runtime.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite plans the held-cases lookup by the unique index; there is nothing to refresh")
+    monkeypatch.setattr(ingest, "REFRESH_STATISTICS_AFTER", 20)
+    account = connect_shop(runtime, control, fresh_shop(control, returns=60))
+    pull_account(runtime, account, streams=("returns",))
+    with runtime.engine.connect() as connection:
+        analyzed = connection.execute(
+            text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'cases'")
+        ).scalar_one()
+    assert analyzed is not None

@@ -33,15 +33,25 @@ Convert = Callable[[Any], Any]
 _SQLITE_MAX_PARAMS = 32_000
 
 
+# Amounts repeat across a sync ("0", common prices): converted once, then served from here (bounded).
+_MICROS: dict[Decimal, int] = {}
+
+
 def _micros(value: Decimal | None) -> int | None:
     if value is None:
         return None
     if not isinstance(value, Decimal):
         raise TypeError(f"money must be Decimal, got {type(value).__name__}")
+    known = _MICROS.get(value)
+    if known is not None:
+        return known
     micros = value.scaleb(6)
     whole = int(micros)
     if whole != micros:
         raise ValueError(f"amount {value} has more than 6 decimals")
+    if len(_MICROS) >= 8192:
+        _MICROS.clear()
+    _MICROS[value] = whole
     return whole
 
 
@@ -54,7 +64,9 @@ def _sqlite_time(value: datetime | None) -> str | None:
         raise ValueError("naive datetime refused: use timezone-aware UTC")
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    text = value.replace(tzinfo=None).isoformat(" ")
+    # isoformat leaves out a zero microsecond part; SQLAlchemy's form always has it.
+    return text if value.microsecond else text + ".000000"
 
 
 def _postgres_time(value: datetime | None) -> datetime | None:
@@ -132,7 +144,7 @@ class Upsert:
 @dataclass(frozen=True)
 class _Plan:
     columns: tuple[str, ...]
-    converters: tuple[Convert | None, ...]
+    converters: tuple[tuple[int, Convert], ...]  # (column position, conversion) for the columns that need one
     head: str  # INSERT INTO t (cols)
     tail: str  # ON CONFLICT ... RETURNING ...
     width: int
@@ -144,7 +156,11 @@ def _plan(upsert: Upsert, dialect: str, columns: tuple[str, ...]) -> _Plan:
     missing = [name for name in columns if name not in table.c]
     if missing:
         raise KeyError(f"{table.name} has no column(s) {', '.join(missing)}")
-    converters = tuple(_converter(table.c[name].type, dialect) for name in columns)
+    converters = tuple(
+        (index, convert)
+        for index, name in enumerate(columns)
+        if (convert := _converter(table.c[name].type, dialect)) is not None
+    )
     quoted = ", ".join(f'"{name}"' for name in columns)
     tail = f" ON CONFLICT ({', '.join(upsert.conflict)}) "
     if upsert.do_nothing:
@@ -181,9 +197,8 @@ def _plan(upsert: Upsert, dialect: str, columns: tuple[str, ...]) -> _Plan:
 
 def _converted(plan: _Plan, row: dict[str, Any]) -> list[Any]:
     values = [row[name] for name in plan.columns]
-    for index, convert in enumerate(plan.converters):
-        if convert is not None:
-            values[index] = convert(values[index])
+    for index, convert in plan.converters:
+        values[index] = convert(values[index])
     return values
 
 

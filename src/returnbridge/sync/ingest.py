@@ -27,7 +27,9 @@ from returnbridge.tiktok import CancellationFilters, RawPage, ReturnFilters, Sho
 
 log = logging.getLogger(__name__)
 
-COMMIT_EVERY_RECORDS = 200
+COMMIT_EVERY_RECORDS = 500
+# New cases in one pull after which the database's planner statistics are refreshed (once per pull).
+REFRESH_STATISTICS_AFTER = 2_000
 STREAMS: dict[str, CaseKind] = {"returns": CaseKind.RETURN, "cancellations": CaseKind.CANCELLATION}
 STREAM_OF: dict[CaseKind, str] = {kind: stream for stream, kind in STREAMS.items()}
 # Statuses a request reaches when TikTok approves it on its own at the seller's deadline.
@@ -224,10 +226,13 @@ def pull_stream(
             # stays open while the next page is fetched or a token refreshed. The cursor is in the same transaction,
             # so a crash loses at most this batch, which the next pull reads again.
             with transaction(runtime.sessions) as session:
+                created_before = result.outcome.created
                 for page in batch:
                     outcome = store_page(session, account_id, kind, page.items, source="poll")
                     result.pages += 1
                     result.outcome.add(outcome)
+                if created_before < REFRESH_STATISTICS_AFTER <= result.outcome.created:
+                    CaseStore(session).refresh_statistics()
                 if result.outcome.max_update_ts is not None:
                     state = SyncStateStore(session).get(account_id, stream, for_update=True)
                     reached = utc(result.outcome.max_update_ts)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, and_, select, tuple_
+from sqlalchemy import Insert, and_, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -109,6 +109,14 @@ class CaseStore:
     def add_events(self, events: Iterable[dict[str, Any]]) -> None:
         """Append timeline events; one already there (same case and dedupe key) is left as it is."""
         _EVENT_INSERT.run(self.session, list(events))
+
+    def refresh_statistics(self) -> None:
+        """Let PostgreSQL's planner see how big the tables have grown. Until the first ANALYZE it has no statistics
+        for a table that filled during a first sync, and it reads the held-cases lookup by scanning the whole
+        account's index range instead of seeking each id: a page cost 3 ms at the start of a 60,000-return sync and
+        70 ms at its end. Autovacuum would get there, but only after minutes. SQLite plans by the unique index."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(text("ANALYZE cases, case_lines, timeline_events"))
 
     def quarantine(self, account_id: int | None, source: str, tiktok_id: str, payload: str, error: str) -> None:
         self.session.add(
