@@ -15,6 +15,7 @@ from returnbridge.commands import running
 from returnbridge.commands.accounts import accounts_app
 from returnbridge.commands.decide import decide_app
 from returnbridge.commands.stores import reconcile, stores_app
+from returnbridge.commands.users import users_app
 from returnbridge.errors import UserFacingError
 
 DEMO_SERVICE_ID = "demo-service"
@@ -32,6 +33,7 @@ app.add_typer(accounts_app, name="accounts", help="Connect, list and disconnect 
 app.add_typer(decide_app, name="decide", help="Decide requests on TikTok: approve, reject, partial refund, ...")
 app.add_typer(stores_app, name="stores", help="Mirror TikTok outcomes into your store: add, settings, mirror, retry.")
 app.command("reconcile")(reconcile)
+app.add_typer(users_app, name="users", help="Create and manage back-office users (admin, agent, viewer).")
 app.command()(running.sync)
 app.command()(running.serve)
 app.command()(running.worker)
@@ -82,6 +84,28 @@ def emulator_tiktok(
         host=host, port=port, app_key=app_key, app_secret=app_secret, service_id=service_id, redirect_url=redirect_url,
         seed_returns=seed_returns, seed=seed, webhook_url=webhook_url, rps=rps, latency_ms=latency_ms,
         fault_rate=fault_rate, time_scale=time_scale,
+    )
+
+
+@emulator_app.command("shopify")
+def emulator_shopify(
+    port: Annotated[int, typer.Option(help="Port to listen on (127.0.0.1).")] = 8602,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    token: Annotated[str, typer.Option(help="Access token of the seeded store.")] = "shpat_emulator_token",
+    domain: Annotated[str, typer.Option(help="Domain of the seeded store.")] = "returnbridge-emulator.myshopify.com",
+    seed: Annotated[int, typer.Option(help="Seed for the generated data (same seed, same data).")] = 42,
+    seed_orders: Annotated[int, typer.Option(min=0, help="Orders seeded in the store.")] = 12,
+    restore_rate: Annotated[float, typer.Option(min=0.0, help="Cost points restored per second.")] = 100.0,
+    maximum_available: Annotated[float, typer.Option(min=1.0, help="Cost bucket size.")] = 2000.0,
+    latency_ms: Annotated[int, typer.Option(min=0, help="Added latency per request.")] = 0,
+    fault_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of requests that fail.")] = 0.0,
+) -> None:
+    """Run the Shopify Admin GraphQL (2026-04) emulator (control API under /_emulator/)."""
+    from returnbridge.emulators.shopify.server import run
+
+    run(
+        host=host, port=port, token=token, domain=domain, seed=seed, seed_orders=seed_orders,
+        restore_rate=restore_rate, maximum_available=maximum_available, latency_ms=latency_ms, fault_rate=fault_rate,
     )
 
 

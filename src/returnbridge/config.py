@@ -46,6 +46,19 @@ class Settings(BaseSettings):
     queue_workers: int = Field(default=4, ge=1, description="Job threads per `serve` or `worker` process.")
     queue_name: str = Field(default="returnbridge", min_length=1, description="Queue (and Redis key prefix) name.")
 
+    # Back-office sign-in. Sessions slide forward while used, but never outlive session_max_hours.
+    session_idle_minutes: int = Field(default=12 * 60, ge=1, description="Signed out after this long unused.")
+    session_max_hours: int = Field(default=7 * 24, ge=1, description="Signed out this long after signing in.")
+    login_max_failures: int = Field(default=5, ge=1, description="Failed sign-ins in a row that lock an account.")
+    login_lockout_minutes: int = Field(default=15, ge=1, description="How long a lockout lasts.")
+    login_ip_max_failures: int = Field(
+        default=20, ge=1, description="Failed sign-ins from one address within the lockout time that block it."
+    )
+    # Only behind a reverse proxy that sets them: otherwise any client could claim HTTPS or another address.
+    trust_proxy_headers: bool = Field(
+        default=False, description="Believe X-Forwarded-Proto and X-Forwarded-For (last hop) from the proxy."
+    )
+
     @field_validator("redis_url", "secret_key", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:

@@ -23,6 +23,7 @@ from returnbridge.sync.runtime import Runtime
 from returnbridge.web.app import create_app
 from returnbridge.web.connect import COOKIE_NAME, ConnectState
 
+from ..web.signing_in import sign_in_as
 from .conftest import SERVICE_ID, Control
 
 CALLBACK = "http://testserver/connect/tiktok/callback"
@@ -33,6 +34,7 @@ def client(runtime: Runtime, control: Control) -> Iterator[TestClient]:
     control("POST", "/config", {"redirect_url": CALLBACK})
     try:
         with TestClient(create_app(runtime, on_webhook=lambda _id: None)) as test_client:
+            sign_in_as(test_client, runtime, "admin")  # starting a connection is for admins
             yield test_client
     finally:
         control("POST", "/config", {"redirect_url": None})

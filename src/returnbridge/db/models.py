@@ -279,6 +279,58 @@ class Lease(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class User(Base):
+    """A person who signs in to the back-office. ``email`` is stored lower-cased (the CHECK makes sure), so the
+    UNIQUE constraint makes addresses unique regardless of case on both dialects."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'agent', 'viewer')", name="role"),
+        CheckConstraint("email = lower(email)", name="email_lower_case"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))  # argon2id, PHC string format
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)  # consecutive, reset by a successful sign-in
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class WebSession(Base):
+    """A signed-in browser. Only the SHA-256 of the cookie's token is stored, so a copy of the database cannot be
+    used to sign in; ``csrf_secret`` is the token every form and JSON write of this session must carry."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+
+
+class LoginAttempt(Base):
+    """One sign-in attempt. In the database, not in memory, so the per-network limit holds across every web
+    process sharing it."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_ip", "ip", "attempted_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ip: Mapped[str] = mapped_column(String(64))
+    email: Mapped[str] = mapped_column(String(254), default="")
+    succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 # --- store mirroring (issue 4) ------------------------------------------------------------------------------------
 
 

@@ -1,5 +1,7 @@
-"""The web process: one FastAPI app, one router module per concern (webhooks, shop connection, later the back-office
-and the JSON API).
+"""The web process: one FastAPI app, one router module per concern (webhooks, shop connection, sign-in, account,
+users, later the rest of the back-office and the JSON API).
+
+Every route requires a signed-in user except those in ``web.auth.public.PUBLIC_PATHS``.
 
 ``create_app`` takes a ready ``Runtime`` (settings, database, TikTok client) instead of building one, so the
 ``serve`` command, the tests and the benchmark decide how the process is wired, and ``on_webhook`` is how the job
@@ -10,9 +12,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
@@ -20,7 +24,15 @@ from returnbridge import __version__
 from returnbridge.errors import UserFacingError
 from returnbridge.sync.runtime import Runtime
 from returnbridge.sync.webhooks import WebhookIntake
+from returnbridge.web.account import account_router
+from returnbridge.web.auth import Forbidden, NotSignedIn, SessionStore, SignedInUser, current_user
+from returnbridge.web.auth.guards import forbidden_handler, not_signed_in_handler
+from returnbridge.web.auth.headers import SecurityHeaders
+from returnbridge.web.auth.routes import auth_router
 from returnbridge.web.connect import connect_router
+from returnbridge.web.flash import Flasher
+from returnbridge.web.pages import STATIC_DIR
+from returnbridge.web.team import team_router
 from returnbridge.web.webhooks import IntakeWriter, WebhookWaker, webhook_router
 
 
@@ -37,11 +49,37 @@ def create_app(runtime: Runtime, *, on_webhook: Callable[[int], None]) -> FastAP
         await run_in_threadpool(writer.close)
         await run_in_threadpool(waker.close)
 
-    app = FastAPI(title="ReturnBridge", version=__version__, lifespan=lifespan)
+    # No built-in /docs, /redoc or /openapi.json: they would be public, and Swagger UI loads from a CDN that the
+    # CSP refuses. The description is served to signed-in users at /api/openapi.json instead.
+    app = FastAPI(title="ReturnBridge", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None)
     app.state.runtime = runtime
     app.state.webhook_waker = waker
+    store = SessionStore(runtime.sessions, runtime.settings)
+    app.state.session_store = store
+    app.state.flasher = Flasher(runtime.settings.resolved_secret_key())
+    app.add_middleware(SecurityHeaders, https=runtime.settings.public_url.startswith("https://"))
+    app.add_exception_handler(NotSignedIn, not_signed_in_handler)
+    app.add_exception_handler(Forbidden, forbidden_handler)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(webhook_router(runtime, writer, waker))
     app.include_router(connect_router(runtime))
+    app.include_router(auth_router(runtime, store))
+    app.include_router(account_router(runtime))
+    app.include_router(team_router(runtime))
+
+    @app.get("/", include_in_schema=False)
+    def home(_user: SignedInUser = Depends(current_user)) -> RedirectResponse:
+        # The returns grid is the back-office's front page.
+        return RedirectResponse("/returns", status_code=303)
+
+    @app.get("/api/me", tags=["account"], summary="The signed-in user")
+    def me(user: SignedInUser = Depends(current_user)) -> dict[str, Any]:
+        return {"id": user.id, "email": user.email, "role": user.role.value}
+
+    @app.get("/api/openapi.json", include_in_schema=False)
+    def openapi(_user: SignedInUser = Depends(current_user)) -> JSONResponse:
+        return JSONResponse(app.openapi())
 
     @app.exception_handler(UserFacingError)
     async def user_facing_error(_request: Request, error: UserFacingError) -> JSONResponse:

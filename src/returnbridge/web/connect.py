@@ -19,12 +19,16 @@ import time
 from collections.abc import Callable
 from html import escape
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 
+from returnbridge.domain.roles import Role
 from returnbridge.errors import UserFacingError
 from returnbridge.sync.accounts import AuthorizationFailed, ConnectedShop, TikTokUnreachable, connect_with_auth_code
 from returnbridge.sync.runtime import Runtime
+from returnbridge.web.auth import require_role
+from returnbridge.web.pages import render
 
 STATE_TTL_SECONDS = 30 * 60
 COOKIE_NAME = "rb_tiktok_connect"
@@ -80,14 +84,16 @@ def connect_router(runtime: Runtime, *, clock: Callable[[], float] = time.time) 
     secure_cookie = runtime.settings.public_url.startswith("https://")
     router = APIRouter(tags=["accounts"])
 
-    @router.get(START_PATH, response_class=RedirectResponse, status_code=302, summary="Connect a TikTok shop")
-    def start_connection() -> Response:
+    # Starting is for admins only; the callback stays public (TikTok's redirect) and is guarded by the state.
+    @router.get(START_PATH, response_class=RedirectResponse, status_code=302, summary="Connect a TikTok shop",
+                dependencies=[Depends(require_role(Role.ADMIN))])
+    def start_connection(request: Request) -> Response:
         """Send the merchant to TikTok's consent page with a fresh state."""
         state, nonce = states.issue()
         try:
             url = runtime.tiktok.authorization_url(state)
         except (UserFacingError, ValueError) as missing:
-            return _page(503, "TikTok is not configured", f"<p>{escape(str(missing))}</p>")
+            return _page(request, 503, "TikTok is not configured", f"<p>{escape(str(missing))}</p>")
         response = RedirectResponse(url, status_code=302)
         response.set_cookie(
             COOKIE_NAME, nonce, max_age=STATE_TTL_SECONDS, path=COOKIE_PATH, httponly=True, samesite="lax",
@@ -104,19 +110,19 @@ def connect_router(runtime: Runtime, *, clock: Callable[[], float] = time.time) 
             reason = "the seller cancelled the authorization" if error == "auth_denied" else (
                 f"TikTok reported {error!r}" if error else "no authorization code came back"
             )
-            return _page(400, "No shop was connected", f"<p>{escape(reason.capitalize())}. "
+            return _page(request, 400, "No shop was connected", f"<p>{escape(reason.capitalize())}. "
                          f"<a href=\"{START_PATH}\">Try again</a>.</p>")
         try:
             states.verify(state, request.cookies.get(COOKIE_NAME))
         except BadState as bad:
-            return _page(400, "This link cannot be used", _retry(str(bad)))
+            return _page(request, 400, "This link cannot be used", _retry(str(bad)))
         try:
             shops = connect_with_auth_code(runtime, code)
         except AuthorizationFailed as refused:
-            return _page(400, "TikTok refused the authorization", _retry(str(refused)))
+            return _page(request, 400, "TikTok refused the authorization", _retry(str(refused)))
         except TikTokUnreachable as failure:
-            return _page(502, "TikTok did not answer", _retry(str(failure)))
-        response = _page(200, "TikTok shop connected" if len(shops) == 1 else "TikTok shops connected",
+            return _page(request, 502, "TikTok did not answer", _retry(str(failure)))
+        response = _page(request, 200, "TikTok shop connected" if len(shops) == 1 else "TikTok shops connected",
                          _connected(shops))
         response.delete_cookie(COOKIE_NAME, path=COOKIE_PATH, httponly=True, samesite="lax", secure=secure_cookie)
         return response
@@ -154,17 +160,6 @@ def _connected(shops: list[ConnectedShop]) -> str:
     )
 
 
-_STYLE = (
-    "body{font-family:system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;color:#1d1d1f}"
-    "table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.4rem;border-bottom:1px solid #ddd}"
-    ".warning{color:#8a4b00}code{background:#f4f4f4;padding:.1rem .3rem}"
-)
-
-
-def _page(status: int, title: str, body: str) -> HTMLResponse:
-    html = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{escape(title)} · ReturnBridge</title><style>{_STYLE}</style></head>"
-        f"<body><h1>{escape(title)}</h1>{body}</body></html>"
-    )
-    return HTMLResponse(html, status_code=status)
+def _page(request: Request, status: int, title: str, body: str) -> HTMLResponse:
+    # ``body`` is built above with every outside value passed through ``escape``.
+    return render(request, "message.html", {"title": title, "body": Markup(body)}, status_code=status)

@@ -1,7 +1,7 @@
 """stores, store order matches, store effects outbox
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-29
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"  # re-chained after 0004_users landed on main
 branch_labels = None
 depends_on = None
 
