@@ -14,6 +14,7 @@ from returnbridge import __version__
 from returnbridge.commands import running
 from returnbridge.commands.accounts import accounts_app
 from returnbridge.commands.decide import decide_app
+from returnbridge.commands.stores import reconcile, stores_app
 from returnbridge.commands.users import users_app
 from returnbridge.errors import UserFacingError
 
@@ -30,6 +31,8 @@ emulator_app = typer.Typer(help="Run a local platform emulator (for the demo, te
 app.add_typer(emulator_app, name="emulator")
 app.add_typer(accounts_app, name="accounts", help="Connect, list and disconnect TikTok shops.")
 app.add_typer(decide_app, name="decide", help="Decide requests on TikTok: approve, reject, partial refund, ...")
+app.add_typer(stores_app, name="stores", help="Mirror TikTok outcomes into your store: add, settings, mirror, retry.")
+app.command("reconcile")(reconcile)
 app.add_typer(users_app, name="users", help="Create and manage back-office users (admin, agent, viewer).")
 app.command()(running.sync)
 app.command()(running.serve)

@@ -351,3 +351,86 @@ class LoginAttempt(Base):
     email: Mapped[str] = mapped_column(String(254), default="")
     succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
     attempted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# --- store mirroring (issue 4) ------------------------------------------------------------------------------------
+
+
+class Store(Base):
+    """A merchant store (Shopify first) that TikTok outcomes are mirrored into, one way.
+
+    Credentials are encrypted (``SecretBox``); ``settings`` is validated by ``stores.settings.StoreSettings`` and is
+    all-off until the merchant turns mirroring on.
+    """
+
+    __tablename__ = "stores"
+    __table_args__ = (
+        UniqueConstraint("platform", "base_url", name="uq_stores_platform_base_url"),
+        CheckConstraint("platform IN ('shopify', 'magento', 'woocommerce')", name="platform"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(255), default="")
+    base_url: Mapped[str] = mapped_column(String(255))  # shop domain or URL, e.g. https://acme.myshopify.com
+    credentials_encrypted: Mapped[str] = mapped_column(Text)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class StoreOrderMatch(Base):
+    """Which store order a TikTok order is: set by hand (``manual``, the local map) or found by a lookup and cached."""
+
+    __tablename__ = "store_order_matches"
+    __table_args__ = (
+        UniqueConstraint("store_id", "tiktok_order_id", name="uq_store_order_matches_store_order"),
+        CheckConstraint("source IN ('manual', 'lookup')", name="source"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    tiktok_order_id: Mapped[str] = mapped_column(String(64))
+    store_order_id: Mapped[str] = mapped_column(String(255))
+    store_order_name: Mapped[str] = mapped_column(String(255), default="")
+    source: Mapped[str] = mapped_column(String(16))
+    strategy: Mapped[str] = mapped_column(String(32), default="")
+    matched_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class StoreEffect(Base):
+    """Outbox row of one store effect (return, refund, restock) for one case in one store.
+
+    Written in the same transaction as the case change that calls for it; the unique ``idempotency_key`` travels to
+    the store (return reason note, refund note and ``@idempotent``, inventory ``referenceDocumentUri``) so a retry
+    finds what an earlier attempt did instead of doing it twice.
+    """
+
+    __tablename__ = "store_effects"
+    __table_args__ = (
+        CheckConstraint("kind IN ('return', 'refund', 'restock')", name="kind"),
+        CheckConstraint("state IN ('pending', 'in_progress', 'done', 'held', 'failed')", name="state"),
+        Index("ix_store_effects_store_due", "store_id", "state", "next_attempt_at"),
+        Index("ix_store_effects_case", "case_id", "store_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    held_reason: Mapped[str] = mapped_column(Text, default="")
+    store_record_id: Mapped[str] = mapped_column(String(255), default="")
+    store_record_url: Mapped[str] = mapped_column(Text, default="")
+    currency: Mapped[str] = mapped_column(String(8), default="")
+    amount: Mapped[Decimal | None] = mapped_column(MicroAmount(), nullable=True)  # TikTok's refund total, as sent
+    recorded_amount: Mapped[Decimal | None] = mapped_column(MicroAmount(), nullable=True)  # what the store shows
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # amounts and units snapshot (strings)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # frozen before the first call
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

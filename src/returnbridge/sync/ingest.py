@@ -22,6 +22,7 @@ from returnbridge.db.engine import transaction
 from returnbridge.db.repositories.cases import CaseStore, HeldCase, SyncStateStore
 from returnbridge.domain.statuses import CaseKind, StoreStatus
 from returnbridge.sync.mapping import BadRecord, CaseValues, case_values, utc
+from returnbridge.sync.mirror_plan import plan_effects
 from returnbridge.sync.runtime import Runtime
 from returnbridge.tiktok import CancellationFilters, RawPage, ReturnFilters, ShopClient
 
@@ -183,6 +184,7 @@ def store_prepared(session: Any, page: PreparedPage, *, source: str, now: dateti
         outcome.case_ids.append(case_id)
     store.upsert_lines(lines)
     store.add_events(events)
+    plan_effects(session, outcome.case_ids)  # store effects the changes call for, in this same transaction
     return outcome
 
 

@@ -53,6 +53,7 @@ class Jobs:
         self.fetch_records: Any = h.task(name="fetch_records")(self._fetch_records)
         self.retry_decisions: Any = h.task(name="retry_decisions")(self._retry_decisions)
         self.refresh_tokens: Any = h.task(name="refresh_tokens")(self._refresh_tokens)
+        self.mirror: Any = h.task(name="mirror_store")(self._mirror)
         self.schedule: Any = h.periodic_task(_every_minute, name="schedule")(self._schedule)
 
     # --- tasks -------------------------------------------------------------------------------------------------
@@ -69,6 +70,7 @@ class Jobs:
             log.warning("not pulling account %s: %s", account_id, unavailable)
             return "unavailable"
         self.fetch_records(account_id)
+        self._enqueue_mirrors()
         return "pulled"
 
     def _process_webhook(self, inbox_id: int) -> None:
@@ -103,6 +105,21 @@ class Jobs:
         from returnbridge.sync.upkeep import refresh_expiring_tokens
 
         refresh_expiring_tokens(self.runtime)
+
+    def _mirror(self, store_id: int) -> str:
+        """Mirror one store's due effects; a store already being mirrored elsewhere is skipped."""
+        from returnbridge.sync.mirror import mirror_store
+
+        report = mirror_store(self.runtime, store_id)
+        return "busy" if report.busy else "mirrored"
+
+    def _enqueue_mirrors(self, now: datetime | None = None) -> list[int]:
+        from returnbridge.sync.mirror import stores_due
+
+        due = stores_due(self.runtime, now)
+        for store_id in due:
+            self.mirror(store_id)
+        return due
 
     def _schedule(self) -> None:
         # Every consumer runs the periodic scheduler; a lease that is never released but lapses before the next
@@ -147,7 +164,8 @@ class Jobs:
                 self.fetch_records(account_id)
         self.retry_decisions()
         self.refresh_tokens()
-        return {"pulls": len(due_pulls), "webhooks": len(webhooks), "records": len(records)}
+        mirrors = self._enqueue_mirrors(now)
+        return {"pulls": len(due_pulls), "webhooks": len(webhooks), "records": len(records), "mirrors": len(mirrors)}
 
     def consumer(self, *, workers: int | None = None, periodic: bool = True) -> Any:
         """A consumer polling briskly: a webhook's change should be in the database within a second or two."""

@@ -1,0 +1,223 @@
+"""Stores the merchant mirrors into: adding one (credentials encrypted), settings, the local order map, the
+effects list and the retry of a held effect. The service the web UI and the CLI call; it commits at its boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import ValidationError
+from sqlalchemy import update
+
+from returnbridge.db.engine import transaction
+from returnbridge.db.models import Store, StoreEffect, utcnow
+from returnbridge.db.repositories.store_effects import FAILED, HELD, PENDING, StoreEffectRepository
+from returnbridge.db.repositories.stores import StoreRepository
+from returnbridge.errors import UserFacingError
+from returnbridge.stores.adapter import StoreAdapter
+from returnbridge.stores.settings import StoreSettings
+from returnbridge.sync import mirror_plan
+
+if TYPE_CHECKING:
+    from returnbridge.sync.runtime import Runtime
+
+WAITING_PREFIX = "Waiting for the "
+
+
+class StoreServiceError(UserFacingError):
+    http_status: ClassVar[int] = 422
+
+
+class StoreNotFound(StoreServiceError):
+    http_status = 404
+
+
+class EffectNotFound(StoreServiceError):
+    http_status = 404
+
+
+class EffectNotRetryable(StoreServiceError):
+    http_status = 409
+
+
+@dataclass(frozen=True)
+class StoreView:
+    id: int
+    platform: str
+    name: str
+    base_url: str
+    settings: dict[str, Any]
+    effects: dict[str, int] = field(default_factory=dict)  # count by state
+
+
+@dataclass(frozen=True)
+class EffectView:
+    id: int
+    case_id: int
+    store_id: int
+    kind: str
+    state: str
+    idempotency_key: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str
+    held_reason: str
+    store_record_id: str
+    store_record_url: str
+    currency: str
+    amount: Decimal | None
+    recorded_amount: Decimal | None
+
+    @classmethod
+    def of(cls, e: StoreEffect) -> EffectView:
+        return cls(e.id, e.case_id, e.store_id, e.kind, e.state, e.idempotency_key, e.attempts, e.next_attempt_at,
+                   e.last_error, e.held_reason, e.store_record_id, e.store_record_url, e.currency, e.amount,
+                   e.recorded_amount)
+
+
+def shopify_admin_url(domain: str) -> str:
+    """``acme.myshopify.com`` → ``https://acme.myshopify.com``; a full URL (the emulator) is kept as given."""
+    domain = domain.strip().rstrip("/")
+    if not domain:
+        raise StoreServiceError("the shop domain is required (e.g. acme.myshopify.com)")
+    return domain if domain.startswith(("http://", "https://")) else f"https://{domain}"
+
+
+def parse_settings(values: Mapping[str, Any]) -> StoreSettings:
+    try:
+        return StoreSettings.model_validate(dict(values))
+    except ValidationError as invalid:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}"
+                             for e in invalid.errors())
+        raise StoreServiceError(f"invalid store settings: {problems}") from None
+
+
+def _view(store: Store, counts: dict[str, int] | None = None) -> StoreView:
+    return StoreView(store.id, store.platform, store.name, store.base_url, dict(store.settings or {}), counts or {})
+
+
+def add_shopify_store(
+    runtime: Runtime, *, domain: str, access_token: str, name: str = "", settings: Mapping[str, Any] | None = None
+) -> StoreView:
+    """Add a Shopify store; the Admin API access token is encrypted at rest and never shown again."""
+    if not access_token.strip():
+        raise StoreServiceError("the Admin API access token is empty")
+    base_url = shopify_admin_url(domain)
+    parsed = parse_settings(settings or {})
+    with transaction(runtime.sessions) as session:
+        repo = StoreRepository(session, runtime.box)
+        if any(s.platform == "shopify" and s.base_url == base_url for s in repo.all()):
+            raise StoreServiceError(f"store {base_url} is already added")
+        store = repo.add("shopify", name or base_url.split("://", 1)[-1], base_url, access_token.strip(),
+                         parsed.model_dump(mode="json"))
+        if parsed.enabled:
+            mirror_plan.backfill(session, store)
+        return _view(store)
+
+
+def list_stores(runtime: Runtime) -> list[StoreView]:
+    with transaction(runtime.sessions) as session:
+        effects = StoreEffectRepository(session)
+        return [_view(s, effects.counts(s.id)) for s in StoreRepository(session).all()]
+
+
+def get_store(runtime: Runtime, store_id: int) -> StoreView:
+    with transaction(runtime.sessions) as session:
+        store = StoreRepository(session).get(store_id)
+        if store is None:
+            raise StoreNotFound(f"store {store_id} does not exist")
+        return _view(store, StoreEffectRepository(session).counts(store_id))
+
+
+def update_store_settings(runtime: Runtime, store_id: int, changes: Mapping[str, Any]) -> tuple[StoreView, int]:
+    """Change some settings (validated as a whole); effects already due under the new settings are planned for
+    existing cases in the same transaction (mirroring turned on later). Gives the store and how many were planned."""
+    with transaction(runtime.sessions) as session:
+        repo = StoreRepository(session)
+        store = repo.get(store_id)
+        if store is None:
+            raise StoreNotFound(f"store {store_id} does not exist")
+        merged = {**(store.settings or {}), **dict(changes)}
+        parsed = parse_settings(merged)
+        repo.set_settings(store, parsed.model_dump(mode="json"))
+        session.flush()
+        planned = mirror_plan.backfill(session, store) if parsed.enabled else 0
+        return _view(store, StoreEffectRepository(session).counts(store_id)), planned
+
+
+def backfill_store(runtime: Runtime, store_id: int) -> int:
+    """Plan the due effects of every existing case for this store; gives how many effects are new."""
+    with transaction(runtime.sessions) as session:
+        store = StoreRepository(session).get(store_id)
+        if store is None:
+            raise StoreNotFound(f"store {store_id} does not exist")
+        return mirror_plan.backfill(session, store)
+
+
+def map_order(runtime: Runtime, store_id: int, tiktok_order_id: str, store_order_id: str, name: str = "") -> None:
+    """The local map: this TikTok order is that store order (wins over every lookup strategy)."""
+    with transaction(runtime.sessions) as session:
+        repo = StoreRepository(session)
+        if repo.get(store_id) is None:
+            raise StoreNotFound(f"store {store_id} does not exist")
+        repo.save_match(store_id, tiktok_order_id, store_order_id, name, source="manual", strategy="manual")
+
+
+def list_effects(
+    runtime: Runtime, *, store_id: int | None = None, states: Sequence[str] | None = None,
+    case_id: int | None = None, limit: int = 200,
+) -> list[EffectView]:
+    with transaction(runtime.sessions) as session:
+        rows = StoreEffectRepository(session).listing(store_id=store_id, states=states, case_id=case_id, limit=limit)
+        return [EffectView.of(e) for e in rows]
+
+
+def retry_effect(runtime: Runtime, effect_id: int, *, actor_name: str = "") -> EffectView:
+    """Put a held or failed effect back in the queue now (after the merchant fixed the cause). Effects of the same
+    case that were waiting for it are released too. The retry searches the store for our key before any call."""
+    with transaction(runtime.sessions) as session:
+        repo = StoreEffectRepository(session)
+        effect = repo.get(effect_id, for_update=True)
+        if effect is None:
+            raise EffectNotFound(f"store effect {effect_id} does not exist")
+        if effect.state not in (HELD, FAILED):
+            raise EffectNotRetryable(f"store effect {effect_id} is {effect.state}; only held or failed effects are "
+                                     "retried by hand")
+        now = utcnow()
+        _requeue(effect, now)
+        repo.add_event(effect, actor="merchant", actor_name=actor_name, outcome="retry_requested",
+                       text=f"{effect.kind.capitalize()} in the store: retry requested")
+        session.execute(
+            update(StoreEffect)
+            .where(StoreEffect.case_id == effect.case_id, StoreEffect.store_id == effect.store_id,
+                   StoreEffect.state == HELD, StoreEffect.held_reason.startswith(WAITING_PREFIX))
+            .values(state=PENDING, held_reason="", next_attempt_at=now, updated_at=now)
+        )
+        return EffectView.of(effect)
+
+
+def _requeue(effect: StoreEffect, now: datetime) -> None:
+    effect.state = PENDING
+    effect.held_reason = ""
+    effect.next_attempt_at = now
+    effect.updated_at = now
+
+
+def held_or_failed(runtime: Runtime, store_id: int | None = None) -> list[EffectView]:
+    return list_effects(runtime, store_id=store_id, states=[HELD, FAILED])
+
+
+def adapter_for(runtime: Runtime, store: Store) -> StoreAdapter:
+    """The platform adapter for a store, with its decrypted credentials (never logged)."""
+    if store.platform == "shopify":
+        from returnbridge.stores.shopify import ShopifyAdapter, ShopifyClient
+
+        with transaction(runtime.sessions) as session:
+            token = StoreRepository(session, runtime.box).credentials(store)
+        return ShopifyAdapter(ShopifyClient(store.base_url, token), store.base_url)
+    raise StoreServiceError(f"{store.platform} stores are not supported yet")
+
