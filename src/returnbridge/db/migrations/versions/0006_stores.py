@@ -1,7 +1,7 @@
 """stores, store order matches, store effects outbox
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-29
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"  # re-chained after 0004_users landed on main
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
