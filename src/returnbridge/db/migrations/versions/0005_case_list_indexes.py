@@ -1,7 +1,7 @@
-"""returns grid: tab and search text on cases, keyset indexes for every sortable column
+"""returns grid: tab and search text on cases, keyset indexes for the main sortable columns
 
-Revision ID: 0006
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-29
 """
 
