@@ -374,3 +374,24 @@ def test_a_run_handed_to_the_job_queue_pulls_and_fetches_records(runtime: Runtim
     assert view is not None and view.state == "done" and view.received == 4
     with transaction(runtime.sessions) as session:
         assert session.scalar(select(func.count()).select_from(Case).where(Case.records_due.is_(True))) == 0
+
+
+def test_a_run_whose_process_died_does_not_block_a_new_one(
+    client: TestClient, runtime: Runtime, control: Control
+) -> None:
+    account_id = connect_shop(runtime, control, fresh_shop(control, returns=2))
+    with transaction(runtime.sessions) as session:
+        dead = SyncRun(started_by="gone@example.com", account_ids=[account_id], shops=[], state="running", received=0,
+                       created=0, started_at=datetime.now(UTC) - timedelta(minutes=10),
+                       heartbeat_at=datetime.now(UTC) - timedelta(minutes=5), error="")
+        session.add(dead)
+        session.flush()
+        dead_id = dead.id
+    sign_in_as(client, runtime, Role.AGENT)
+    answer = client.post("/sync", headers={"x-csrf-token": csrf(client), "accept": "application/json"}).json()
+    assert answer["run_id"] != dead_id and answer["reused"] is False
+    assert read_events(client, answer["run_id"])[-1][1]["state"] == "done"
+    with transaction(runtime.sessions) as session:
+        abandoned = session.get(SyncRun, dead_id)
+        assert abandoned is not None and abandoned.state == "failed"
+        assert abandoned.error == "The process running this sync stopped before it finished."
