@@ -26,6 +26,7 @@ from returnbridge.sync.runtime import Runtime
 from returnbridge.sync.webhooks import WebhookIntake
 from returnbridge.web.account import account_router
 from returnbridge.web.auth import Forbidden, NotSignedIn, SessionStore, SignedInUser, current_user
+from returnbridge.web.auth.api_tokens import ApiTokenStore
 from returnbridge.web.auth.guards import forbidden_handler, not_signed_in_handler
 from returnbridge.web.auth.headers import SecurityHeaders
 from returnbridge.web.auth.routes import auth_router
@@ -57,6 +58,7 @@ def create_app(runtime: Runtime, *, on_webhook: Callable[[int], None]) -> FastAP
     app.state.webhook_waker = waker
     store = SessionStore(runtime.sessions, runtime.settings)
     app.state.session_store = store
+    app.state.api_token_store = ApiTokenStore(runtime.sessions)
     app.state.flasher = Flasher(runtime.settings.resolved_secret_key())
     app.add_middleware(SecurityHeaders, https=runtime.settings.public_url.startswith("https://"))
     app.add_exception_handler(NotSignedIn, not_signed_in_handler)
