@@ -11,6 +11,7 @@ name from TikTok's list for the case), ``comment``, ``amount`` (partial refund, 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -25,6 +26,14 @@ from returnbridge.domain.roles import Role
 from returnbridge.errors import UserFacingError
 from returnbridge.sync.decisions import CaseNotFound, DecisionParams, DecisionRefused, rule_for
 from returnbridge.sync.runtime import Runtime
+from returnbridge.sync.stores import (
+    EffectNotFound,
+    EffectView,
+    StoreServiceError,
+    list_effects,
+    list_stores,
+    retry_effect,
+)
 from returnbridge.web.auth import SignedInUser, can_decide, current_user
 from returnbridge.web.auth.client import is_https
 from returnbridge.web.case_actions import CaseActions, outcome_kind, outcome_sentence
@@ -74,8 +83,10 @@ def case_page_router(runtime: Runtime, actions: CaseActions) -> APIRouter:
             except DecisionRefused as refused:
                 reasons_error = _sentence(refused)
         now = utcnow()
+        store_records = await run_in_threadpool(_store_records, runtime, case_id)
         context = {
-            "case": detail, "can_act": user.can(Role.AGENT), "reasons": reasons, "reasons_error": reasons_error,
+            "case": detail, "store_records": store_records, "can_act": user.can(Role.AGENT), "reasons": reasons,
+            "reasons_error": reasons_error,
             "error": error, "form": form or {}, "deadline_left": deadline_text(detail.seller_deadline, now),
             "deadline_iso": detail.seller_deadline.isoformat() if detail.seller_deadline else "",
             "overdue": bool(detail.seller_deadline and detail.seller_deadline < now), "when": when,
@@ -136,7 +147,48 @@ def case_page_router(runtime: Runtime, actions: CaseActions) -> APIRouter:
             return back(request, case_id, _sentence(refused), "error")
         return back(request, case_id, result.message, "success" if result.found else "info")
 
+    @router.post("/cases/{case_id}/effects/{effect_id}/retry")
+    async def retry_store_effect(request: Request, case_id: int, effect_id: int,
+                                 user: SignedInUser = Depends(can_decide)) -> Response:
+        try:
+            effect = await run_in_threadpool(_retry_for_case, runtime, case_id, effect_id, user.email)
+        except StoreServiceError as refused:
+            return back(request, case_id, _sentence(refused), "error")
+        return back(request, case_id, f"The store {effect.kind} will be tried again shortly.", "success")
+
     return router
+
+
+@dataclass(frozen=True)
+class StoreRecord:
+    """One effect of this case in one of the merchant's stores, as the case page shows it."""
+
+    effect: EffectView
+    store_name: str
+    platform: str
+
+    @property
+    def retryable(self) -> bool:
+        return self.effect.state in ("held", "failed")
+
+
+def _store_records(runtime: Runtime, case_id: int) -> list[StoreRecord]:
+    effects = list_effects(runtime, case_id=case_id)
+    if not effects:
+        return []
+    stores = {store.id: store for store in list_stores(runtime)}
+    return [
+        StoreRecord(effect, stores[effect.store_id].name if effect.store_id in stores else f"store {effect.store_id}",
+                    stores[effect.store_id].platform if effect.store_id in stores else "")
+        for effect in effects
+    ]
+
+
+def _retry_for_case(runtime: Runtime, case_id: int, effect_id: int, actor_name: str) -> EffectView:
+    # The effect must belong to the case in the URL: a retry button cannot be pointed at another case's effect.
+    if not any(effect.id == effect_id for effect in list_effects(runtime, case_id=case_id)):
+        raise EffectNotFound(f"case {case_id} has no store effect {effect_id}")
+    return retry_effect(runtime, effect_id, actor_name=actor_name)
 
 
 def _field(value: UploadFile | str | None) -> str:
