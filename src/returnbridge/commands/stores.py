@@ -96,6 +96,9 @@ def add_shopify(
     token_stdin: Annotated[bool, typer.Option("--token-stdin", help="Read the Admin API access token from stdin.")]
     = False,
     name: Annotated[str, typer.Option(help="A name for the store.")] = "",
+    shop_domain: Annotated[str, typer.Option(
+        help="The shop's myshopify domain when --domain is another URL (the emulator); asked from the store "
+             "with the token when left out.")] = "",
     mirroring: Mirroring = None, auto_restock: AutoRestock = None, restock_location: RestockLoc = None,
     restock_location_id: RestockLocId = None, restock_trigger: Trigger = None, lookup: Lookup = None,
     account: Account = None,
@@ -109,7 +112,8 @@ def add_shopify(
     changes = _settings_changes(mirroring, auto_restock, restock_location, restock_location_id, restock_trigger,
                                 lookup, account)
     with _runtime() as runtime:
-        view = add_shopify_store(runtime, domain=domain, access_token=token, name=name, settings=changes)
+        view = add_shopify_store(runtime, domain=domain, access_token=token, name=name, settings=changes,
+                                 shop_domain=shop_domain)
     _out().print(f"Store {view.id} added: {view.name} ({view.base_url}), mirroring {view.settings['mirroring']}")
 
 

@@ -17,10 +17,11 @@ class StoreRepository:
         self.session = session
         self.box = box
 
-    def add(self, platform: str, name: str, base_url: str, credentials: str, settings: dict[str, Any]) -> Store:
+    def add(self, platform: str, name: str, base_url: str, credentials: str, settings: dict[str, Any], *,
+            shop_domain: str = "") -> Store:
         if self.box is None:
             raise RuntimeError("a SecretBox is needed to store credentials")
-        store = Store(platform=platform, name=name, base_url=base_url,
+        store = Store(platform=platform, name=name, base_url=base_url, shop_domain=shop_domain,
                       credentials_encrypted=self.box.encrypt(credentials), settings=settings)
         self.session.add(store)
         self.session.flush()

@@ -57,6 +57,14 @@ class ShopifyAdapter:
         self.admin_url = admin_url.rstrip("/")
         self._primary_location: str | None = None
 
+    def shop_domain(self) -> str:
+        """The shop's myshopify domain, as the shop the token belongs to reports it."""
+        data = self.client.execute(doc.SHOP, {}, operation="Shop", idempotent=True)
+        domain = str((data.get("shop") or {}).get("myshopifyDomain") or "").lower()
+        if not domain:
+            raise PermanentStoreError("the store did not report its myshopify domain")
+        return domain
+
     # --- orders ------------------------------------------------------------------------------------------------
 
     def find_order(self, tiktok_order_id: str, strategy: LookupStrategy) -> StoreOrder | None:

@@ -51,6 +51,12 @@ query OrderRefunds($id: ID!) {
 }
 """
 
+SHOP = """
+query Shop {
+  shop { myshopifyDomain currencyCode }
+}
+"""
+
 PRIMARY_LOCATION = """
 query PrimaryLocation {
   location { id }
