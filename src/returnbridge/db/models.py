@@ -413,7 +413,7 @@ class StoreEffect(Base):
 
     __tablename__ = "store_effects"
     __table_args__ = (
-        CheckConstraint("kind IN ('return', 'refund', 'restock')", name="kind"),
+        CheckConstraint("kind IN ('return', 'refund', 'restock', 'return_cancel')", name="kind"),
         CheckConstraint("state IN ('pending', 'in_progress', 'done', 'held', 'failed')", name="state"),
         Index("ix_store_effects_store_due", "store_id", "state", "next_attempt_at"),
         Index("ix_store_effects_case", "case_id", "store_id"),

@@ -264,3 +264,70 @@ def test_the_sweep_job_mirrors_and_reconciliation_reads_back_matched(scenario: S
     assert [r.status for r in ledger.rows] == [MATCHED] * 3
     [total] = ledger.totals()
     assert (total.tiktok_refunded, total.store_recorded) == (TOTAL * 3, TOTAL * 3)
+
+
+# --- rejected and cancelled returns -------------------------------------------------------------------------------
+
+BUYER_CANCELLED = "RETURN_OR_REFUND_REQUEST_CANCEL"
+PACKAGE_REJECTED = "REJECT_RECEIVE_PACKAGE"
+
+
+def returned_then(scenario: Scenario, ending: str) -> None:
+    scenario.configure(auto_restock=True)
+    scenario.order("T1")
+    scenario.tiktok(tiktok_case("R1", "T1", AWAITING_SHIP, skus=(scenario.sku,)))
+    scenario.mirror()
+    assert scenario.states() == {"return": "done"}
+    scenario.tiktok(tiktok_case("R1", "T1", ending, skus=(scenario.sku,), update=1_790_000_060))
+
+
+@pytest.mark.parametrize("ending", [BUYER_CANCELLED, PACKAGE_REJECTED])
+def test_a_return_tiktok_ends_after_it_reached_the_store_is_ended_there_once(scenario: Scenario,
+                                                                             ending: str) -> None:
+    d, s = scenario.driver, scenario.store
+    needs(d, Capability.RETURN_CANCEL)
+    returned_then(scenario, ending)
+    before = d.available(s, scenario.sku)
+    scenario.mirror()
+    assert scenario.states() == {"return": "done", "return_cancel": "done"}
+    [ret] = d.returns(s)
+    assert ret.status in ("cancelled", "closed", "declined")
+    assert scenario.effect("return_cancel").store_record_id == ret.id
+    # Seen again (a re-pull, a webhook): planned once, nothing more happens in the store.
+    scenario.tiktok(tiktok_case("R1", "T1", ending, skus=(scenario.sku,), update=1_790_000_120))
+    scenario.mirror()
+    assert [e.kind for e in scenario.effects()] == ["return", "return_cancel"]
+    assert [r.status for r in d.returns(s)] == [ret.status]
+    assert d.refunds(s) == [] and d.restocks(s) == [] and d.available(s, scenario.sku) == before
+
+
+def test_a_request_rejected_before_tiktok_accepted_it_never_reaches_the_store(scenario: Scenario) -> None:
+    scenario.configure(auto_restock=True)
+    scenario.order("T1")
+    scenario.tiktok(tiktok_case("R1", "T1", "RETURN_OR_REFUND_REQUEST_PENDING", skus=(scenario.sku,)))
+    scenario.tiktok(tiktok_case("R1", "T1", "REFUND_OR_RETURN_REQUEST_REJECT", skus=(scenario.sku,),
+                                update=1_790_000_060))
+    scenario.mirror()
+    assert scenario.effects() == []
+    assert scenario.driver.returns(scenario.store) == []
+
+
+def test_killed_after_the_store_ended_the_return_it_is_ended_once(scenario: Scenario) -> None:
+    needs(scenario.driver, Capability.RETURN_CANCEL)
+    returned_then(scenario, BUYER_CANCELLED)
+    scenario.mirror_killed_after("return_cancel")
+    assert scenario.effect("return_cancel").state == "in_progress"
+    scenario.mirror_until_settled()
+    assert scenario.states() == {"return": "done", "return_cancel": "done"}
+    [ret] = scenario.driver.returns(scenario.store)
+    assert ret.status in ("cancelled", "closed", "declined")
+    assert scenario.effect("return_cancel").store_record_id == ret.id
+
+
+def test_the_store_ended_the_return_but_the_answer_was_lost_it_is_ended_once(scenario: Scenario) -> None:
+    needs(scenario.driver, Capability.RETURN_CANCEL)
+    returned_then(scenario, PACKAGE_REJECTED)
+    scenario.driver.inject(scenario.store, Fault.COMMIT_THEN_DROP, "return_cancel")
+    scenario.mirror_until_settled()
+    assert scenario.states() == {"return": "done", "return_cancel": "done"}
+    assert len(scenario.driver.returns(scenario.store)) == 1

@@ -72,6 +72,35 @@ mutation Ret($in: ReturnInput!) {
 }
 """
 
+# Ending a return (store-apis.md A.3.2-A.3.3): decline is only for REQUESTED returns, cancel for OPEN ones not
+# processed yet, close for OPEN ones that were. None of them takes @idempotent; each is a no-op once done.
+RETURN_DECLINE = """
+mutation Decline($in: ReturnDeclineRequestInput!) {
+  returnDeclineRequest(input: $in) {
+    return { id name status }
+    userErrors { field message code }
+  }
+}
+"""
+
+RETURN_CANCEL = """
+mutation Cancel($id: ID!) {
+  returnCancel(id: $id) {
+    return { id name status }
+    userErrors { field message code }
+  }
+}
+"""
+
+RETURN_CLOSE = """
+mutation Close($id: ID!) {
+  returnClose(id: $id) {
+    return { id name status }
+    userErrors { field message code }
+  }
+}
+"""
+
 REFUND_CREATE = """
 mutation Refund($in: RefundInput!, $key: String!) {
   refundCreate(input: $in) @idempotent(key: $key) {

@@ -71,7 +71,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
-        sa.CheckConstraint("kind IN ('return', 'refund', 'restock')", name=op.f("ck_store_effects_kind")),
+        sa.CheckConstraint(
+            "kind IN ('return', 'refund', 'restock', 'return_cancel')", name=op.f("ck_store_effects_kind")
+        ),
         sa.CheckConstraint(
             "state IN ('pending', 'in_progress', 'done', 'held', 'failed')", name=op.f("ck_store_effects_state")
         ),
