@@ -136,6 +136,23 @@ def list_(as_json: JsonFlag = False) -> None:
     _out().print(table)
 
 
+@stores_app.command("remove")
+def remove(
+    store_id: Annotated[int, typer.Argument(metavar="STORE_ID")],
+    force: Annotated[bool, typer.Option("--force", help="Remove even with effects pending or in progress (they are "
+                                        "then never performed).")] = False,
+) -> None:
+    """Remove a store: its credentials, its outbox rows (effects) and cached order matches are deleted; what was
+    mirrored stays on each case's timeline. Refused while effects are pending or in progress unless --force.
+    Nothing is changed in the store itself."""
+    from returnbridge.sync.stores import remove_store
+
+    with _runtime() as runtime:
+        removed = remove_store(runtime, store_id, force=force)
+    _out().print(f"Store {store_id} removed ({removed.store.name}): {removed.effects_deleted} effect(s) and "
+                 f"{removed.matches_deleted} order match(es) deleted; case timelines keep the history.")
+
+
 @stores_app.command("settings")
 def settings(
     store_id: Annotated[int, typer.Argument(metavar="STORE_ID")],

@@ -16,7 +16,7 @@ from sqlalchemy import update
 
 from returnbridge.db.engine import transaction
 from returnbridge.db.models import Store, StoreEffect, utcnow
-from returnbridge.db.repositories.store_effects import FAILED, HELD, PENDING, StoreEffectRepository
+from returnbridge.db.repositories.store_effects import FAILED, HELD, IN_PROGRESS, PENDING, StoreEffectRepository
 from returnbridge.db.repositories.stores import StoreRepository
 from returnbridge.errors import UserFacingError
 from returnbridge.stores.adapter import StoreAdapter
@@ -153,6 +153,40 @@ def add_shopify_store(
         if parsed.enabled:
             mirror_plan.backfill(session, store)
         return _view(store)
+
+
+class StoreBusy(StoreServiceError):
+    http_status = 409
+
+
+@dataclass(frozen=True)
+class RemovedStore:
+    store: StoreView
+    effects_deleted: int
+    matches_deleted: int
+
+
+def remove_store(runtime: Runtime, store_id: int, *, force: bool = False) -> RemovedStore:
+    """Remove a store, its credentials, its outbox rows and its cached order matches.
+
+    Refused while effects are pending or in progress (the store may be halfway through one: removing it then would
+    lose what a retry needs to find it again) unless ``force``. What happened stays on each case's timeline (the
+    store events with their links), which is the history; the outbox rows go with the store. Nothing is changed in
+    the store itself."""
+    with transaction(runtime.sessions) as session:
+        repo = StoreRepository(session)
+        store = repo.get(store_id, for_update=True)
+        if store is None:
+            raise StoreNotFound(f"store {store_id} does not exist")
+        counts = StoreEffectRepository(session).counts(store_id)
+        unfinished = {state: counts[state] for state in (PENDING, IN_PROGRESS) if counts.get(state)}
+        if unfinished and not force:
+            what = ", ".join(f"{n} {state}" for state, n in unfinished.items())
+            raise StoreBusy(f"store {store_id} has effects not finished ({what}); mirror or retry them first, or "
+                            "remove it with --force (they are then never performed)")
+        view = _view(store, counts)
+        effects, matches = repo.delete(store)
+        return RemovedStore(view, effects, matches)
 
 
 def list_stores(runtime: Runtime) -> list[StoreView]:

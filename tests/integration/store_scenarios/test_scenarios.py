@@ -331,3 +331,34 @@ def test_the_store_ended_the_return_but_the_answer_was_lost_it_is_ended_once(sce
     scenario.mirror_until_settled()
     assert scenario.states() == {"return": "done", "return_cancel": "done"}
     assert len(scenario.driver.returns(scenario.store)) == 1
+
+
+# --- removing a store -----------------------------------------------------------------------------------------------
+
+
+def test_a_store_with_unfinished_effects_is_removed_only_with_force_and_timelines_keep_the_history(
+    scenario: Scenario
+) -> None:
+    from sqlalchemy import func, select
+
+    from returnbridge.db.engine import transaction
+    from returnbridge.db.models import Store, TimelineEvent
+    from returnbridge.sync import stores as store_service
+
+    scenario.configure()
+    scenario.order("T1")
+    scenario.order("T2")
+    scenario.tiktok(tiktok_case("R1", "T1", COMPLETE, skus=(scenario.sku,), type_="REFUND"))
+    scenario.mirror()
+    scenario.tiktok(tiktok_case("R2", "T2", COMPLETE, skus=(scenario.sku,), type_="REFUND"))  # pending
+    with pytest.raises(store_service.StoreBusy, match="1 pending"):
+        store_service.remove_store(scenario.runtime, scenario.store.store_id)
+    removed = store_service.remove_store(scenario.runtime, scenario.store.store_id, force=True)
+    assert (removed.effects_deleted, removed.matches_deleted) == (2, 1)
+    assert scenario.effects() == []
+    with transaction(scenario.runtime.sessions) as session:
+        assert session.scalar(select(func.count()).select_from(Store)) == 0
+        events = session.scalar(select(func.count()).select_from(TimelineEvent)
+                                .where(TimelineEvent.kind == "store_effect"))
+    assert events == 1  # the refund recorded in the store, still on its case
+    assert len(scenario.driver.refunds(scenario.store)) == 1  # the store itself is left as it is
