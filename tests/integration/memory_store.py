@@ -16,6 +16,7 @@ from returnbridge.stores.adapter import (
     Money,
     RefundRequest,
     RestockRequest,
+    ReturnCancelRequest,
     ReturnRequest,
     StoreError,
     StoreOrder,
@@ -88,6 +89,10 @@ class MemoryStore:
     def restock(self, request: RestockRequest) -> EffectResult:
         return self._store("restock", request.order, request.key, f"gid://returnbridge/StoreEffect/{request.key}",
                            None, {"units": [(u.sku, u.quantity) for u in request.units]})
+
+    def cancel_return(self, request: ReturnCancelRequest) -> EffectResult:
+        return self._store("return_cancel", request.order, request.key, request.note, None,
+                           {"return_key": request.return_key, "rejected": request.rejected})
 
     def find_effects(self, order: StoreOrder, kind: str, key: str) -> list[EffectResult]:
         self.calls.append(f"find_{kind}")

@@ -89,3 +89,14 @@ def test_reconcile_with_nothing_refunded_exits_zero_and_retry_of_unknown_effect_
             assert session.scalars(select(StoreEffect)).all() == []
     finally:
         runtime.close()
+
+
+def test_remove_deletes_the_store_and_says_what_it_deleted(cli: CliRunner) -> None:
+    invoke(cli, "add-shopify", "--domain", "acme.myshopify.com", "--token-stdin", input=TOKEN)
+    help_text = invoke(cli, "remove", "--help").stdout
+    assert "--force" in help_text and "timeline" in help_text
+    out = invoke(cli, "remove", "1").stdout
+    assert "Store 1 removed" in out and "0 effect(s)" in out
+    assert json.loads(invoke(cli, "list", "--json").stdout) == []
+    again = cli.invoke(stores_app, ["remove", "1"])
+    assert again.exit_code != 0 and "does not exist" in str(again.exception)

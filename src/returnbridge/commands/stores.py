@@ -96,6 +96,9 @@ def add_shopify(
     token_stdin: Annotated[bool, typer.Option("--token-stdin", help="Read the Admin API access token from stdin.")]
     = False,
     name: Annotated[str, typer.Option(help="A name for the store.")] = "",
+    shop_domain: Annotated[str, typer.Option(
+        help="The shop's myshopify domain when --domain is another URL (the emulator); asked from the store "
+             "with the token when left out.")] = "",
     mirroring: Mirroring = None, auto_restock: AutoRestock = None, restock_location: RestockLoc = None,
     restock_location_id: RestockLocId = None, restock_trigger: Trigger = None, lookup: Lookup = None,
     account: Account = None,
@@ -109,7 +112,8 @@ def add_shopify(
     changes = _settings_changes(mirroring, auto_restock, restock_location, restock_location_id, restock_trigger,
                                 lookup, account)
     with _runtime() as runtime:
-        view = add_shopify_store(runtime, domain=domain, access_token=token, name=name, settings=changes)
+        view = add_shopify_store(runtime, domain=domain, access_token=token, name=name, settings=changes,
+                                 shop_domain=shop_domain)
     _out().print(f"Store {view.id} added: {view.name} ({view.base_url}), mirroring {view.settings['mirroring']}")
 
 
@@ -130,6 +134,23 @@ def list_(as_json: JsonFlag = False) -> None:
         effects = ", ".join(f"{k} {n}" for k, n in sorted(v.effects.items())) or "-"
         table.add_row(str(v.id), v.platform, v.name, v.base_url, s.get("mirroring", "off"), restock, effects)
     _out().print(table)
+
+
+@stores_app.command("remove")
+def remove(
+    store_id: Annotated[int, typer.Argument(metavar="STORE_ID")],
+    force: Annotated[bool, typer.Option("--force", help="Remove even with effects pending or in progress (they are "
+                                        "then never performed).")] = False,
+) -> None:
+    """Remove a store: its credentials, its outbox rows (effects) and cached order matches are deleted; what was
+    mirrored stays on each case's timeline. Refused while effects are pending or in progress unless --force.
+    Nothing is changed in the store itself."""
+    from returnbridge.sync.stores import remove_store
+
+    with _runtime() as runtime:
+        removed = remove_store(runtime, store_id, force=force)
+    _out().print(f"Store {store_id} removed ({removed.store.name}): {removed.effects_deleted} effect(s) and "
+                 f"{removed.matches_deleted} order match(es) deleted; case timelines keep the history.")
 
 
 @stores_app.command("settings")

@@ -365,14 +365,19 @@ class Store(Base):
 
     __tablename__ = "stores"
     __table_args__ = (
-        UniqueConstraint("platform", "base_url", name="uq_stores_platform_base_url"),
+        # A store is told apart by where we call it and which shop answers there: the Shopify emulator serves many
+        # shops on one URL (told apart by token), so the shop domain is part of the identity. Platforms whose base
+        # URL is the store leave ``shop_domain`` empty.
+        UniqueConstraint("platform", "base_url", "shop_domain", name="uq_stores_identity"),
         CheckConstraint("platform IN ('shopify', 'magento', 'woocommerce')", name="platform"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     platform: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(255), default="")
-    base_url: Mapped[str] = mapped_column(String(255))  # shop domain or URL, e.g. https://acme.myshopify.com
+    base_url: Mapped[str] = mapped_column(String(255))  # where the API is called, e.g. https://acme.myshopify.com
+    # Shopify: the shop's myshopify domain as the shop reports it (acme.myshopify.com); "" where base_url suffices.
+    shop_domain: Mapped[str] = mapped_column(String(255), default="")
     credentials_encrypted: Mapped[str] = mapped_column(Text)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -408,7 +413,7 @@ class StoreEffect(Base):
 
     __tablename__ = "store_effects"
     __table_args__ = (
-        CheckConstraint("kind IN ('return', 'refund', 'restock')", name="kind"),
+        CheckConstraint("kind IN ('return', 'refund', 'restock', 'return_cancel')", name="kind"),
         CheckConstraint("state IN ('pending', 'in_progress', 'done', 'held', 'failed')", name="state"),
         Index("ix_store_effects_store_due", "store_id", "state", "next_attempt_at"),
         Index("ix_store_effects_case", "case_id", "store_id"),

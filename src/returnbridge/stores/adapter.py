@@ -14,7 +14,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from returnbridge.stores.settings import LookupStrategy
 
-EFFECT_KINDS = ("return", "refund", "restock")
+# ``return_cancel``: TikTok rejected the return or the buyer cancelled it after the store-side return was created.
+EFFECT_KINDS = ("return", "refund", "restock", "return_cancel")
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +137,20 @@ class RestockRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class ReturnCancelRequest:
+    """Undo the store-side return ``return_key`` names: TikTok rejected it (``rejected``) or the buyer cancelled it.
+
+    The store ends it the way its state allows (Shopify: decline a requested return, cancel an open one, close one
+    already processed); an ended return is the outcome, so a repeat finds it ended and changes nothing."""
+
+    order: StoreOrder
+    return_key: str  # the idempotency key of the return effect, which the store return carries
+    key: str
+    note: str
+    rejected: bool
+
+
+@dataclass(frozen=True, slots=True)
 class EffectResult:
     """A store record that exists: created by this call, or found again by our key."""
 
@@ -187,6 +202,9 @@ class StoreAdapter(Protocol):
         """Record a refund already settled elsewhere (TikTok paid the buyer): no money moves through the store."""
 
     def restock(self, request: RestockRequest) -> EffectResult: ...
+
+    def cancel_return(self, request: ReturnCancelRequest) -> EffectResult:
+        """End the store return carrying ``request.return_key``; an already ended one is the result (no change)."""
 
     def find_effects(self, order: StoreOrder, kind: str, key: str) -> list[EffectResult]:
         """Every store record of ``kind`` on ``order`` that carries our key (more than one is a duplicate)."""

@@ -43,6 +43,7 @@ from returnbridge.stores.adapter import (
     RefundAmounts,
     RefundRequest,
     RestockRequest,
+    ReturnCancelRequest,
     ReturnRequest,
     StoreAdapter,
     StoreError,
@@ -52,6 +53,7 @@ from returnbridge.stores.adapter import (
 from returnbridge.stores.order_lookup import CachedMatch, find_store_order
 from returnbridge.stores.settings import RestockLocation, StoreSettings
 from returnbridge.sync.locks import ShopBusy, lease
+from returnbridge.sync.mirror_plan import effect_key
 from returnbridge.sync.stores import WAITING_PREFIX, StoreNotFound, adapter_for
 
 if TYPE_CHECKING:
@@ -319,6 +321,12 @@ class Mirror:
                 order, units, self._fixed_location(claim) or "", policy == RestockLocation.FULFILLED_FROM.value,
                 claim.key,
             ))
+        if claim.kind == "return_cancel":
+            rejected = bool(payload.get("rejected"))
+            why = "rejected on TikTok" if rejected else "cancelled on TikTok"
+            note = f"ReturnBridge {claim.key} · TikTok return {tiktok_id} {why}"
+            return self.adapter.cancel_return(ReturnCancelRequest(
+                order, effect_key(self.store_id, claim.case_id, "return"), claim.key, note[:500], rejected))
         raise PermanentStoreError(f"unknown effect kind {claim.kind!r}")
 
     @staticmethod
@@ -413,7 +421,8 @@ def refund_note(key: str, tiktok_id: str, amounts: RefundAmounts) -> str:
 
 
 def _done_text(effect: StoreEffect, order: StoreOrder, adopted: bool) -> str:
-    what = {"return": "Return created", "refund": "Refund recorded", "restock": "Units restocked"}[effect.kind]
+    what = {"return": "Return created", "refund": "Refund recorded", "restock": "Units restocked",
+            "return_cancel": "Return ended (rejected or cancelled on TikTok)"}[effect.kind]
     if effect.kind == "refund" and effect.recorded_amount is not None:
         what += f" ({shown(effect.recorded_amount, effect.currency)} {effect.currency})"
     text = f"{what} in the store on order {order.name}"

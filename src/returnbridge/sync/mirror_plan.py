@@ -13,6 +13,10 @@ The rules, in the merchant's words:
   (setting). A cancellation before shipment puts its units back through the refund itself ("cancel" restock), so
   it gets no separate restock effect: one path per unit. Refund-only and partial-refund cases restock nothing
   (the buyer keeps the item).
+- when TikTok rejects a return (the request, or the received package) or the buyer cancels it after the store-side
+  return was planned, the store return is ended ("return_cancel"), once. It is planned only when a return effect
+  exists for the case in that store: a request rejected before TikTok accepted it never reached the store. A
+  return still pending at that moment is created and then ended, so the store's history shows both.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ _RETURN_ACCEPTED = frozenset({"AWAITING_BUYER_SHIP", "BUYER_SHIPPED_ITEM", "RETU
                               "RETURN_OR_REFUND_REQUEST_COMPLETE"})
 _PACKAGE_APPROVED = frozenset({"RETURN_OR_REFUND_REQUEST_SUCCESS", "RETURN_OR_REFUND_REQUEST_COMPLETE"})
 _REFUND_COMPLETED = frozenset({"RETURN_OR_REFUND_REQUEST_COMPLETE"})
+# TikTok ended the return: rejected (the request or the received package) or cancelled (buyer, TikTok, appeal lost).
+_ENDED = frozenset({StoreStatus.REJECTED, StoreStatus.CANCELLED})
 _LEGACY_BY_NAME = {name: modern for name, modern in LEGACY_STATUSES.values()}
 
 
@@ -114,6 +120,10 @@ def due_effects(case: Case, lines: Sequence[CaseLine], settings: StoreSettings) 
             "units": [] if partial else units,
             "restock_through_refund": cancel_restock,
         }))
+    if returns_units and classify(kind, case.tiktok_status).store_status in _ENDED:
+        # Kept by ``plan_effects`` only where a return effect exists (see the module docstring).
+        rejected = classify(kind, case.tiktok_status).store_status is StoreStatus.REJECTED
+        planned.append(PlannedEffect("return_cancel", case.currency, None, {**common, "rejected": rejected}))
     if settings.auto_restock and returns_units and not partial:
         approved = settings.restock_trigger is RestockTrigger.PACKAGE_APPROVED
         if status in (_PACKAGE_APPROVED if approved else _REFUND_COMPLETED):
@@ -139,6 +149,13 @@ def plan_effects(session: Session, case_ids: Sequence[int], *, stores: Sequence[
         for store, store_settings in settings:
             for effect in due_effects(case, lines, store_settings):
                 rows.append(_row(store.id, case.id, effect, now))
+    cancels = [row for row in rows if row["kind"] == "return_cancel"]
+    if cancels:
+        # Only a return that was planned can be ended; the others never reached (and never will reach) the store.
+        returns = {effect_key(row["store_id"], row["case_id"], "return"): row for row in cancels}
+        existing = repo.existing_keys(list(returns))
+        dropped = {id(row) for key, row in returns.items() if key not in existing}
+        rows = [row for row in rows if id(row) not in dropped]
     return repo.insert_planned(rows)
 
 

@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 from sqlalchemy import update
 
 from returnbridge.db.engine import transaction
 from returnbridge.db.models import Store, StoreEffect, utcnow
-from returnbridge.db.repositories.store_effects import FAILED, HELD, PENDING, StoreEffectRepository
+from returnbridge.db.repositories.store_effects import FAILED, HELD, IN_PROGRESS, PENDING, StoreEffectRepository
 from returnbridge.db.repositories.stores import StoreRepository
 from returnbridge.errors import UserFacingError
 from returnbridge.stores.adapter import StoreAdapter
@@ -52,6 +53,7 @@ class StoreView:
     base_url: str
     settings: dict[str, Any]
     effects: dict[str, int] = field(default_factory=dict)  # count by state
+    shop_domain: str = ""
 
 
 @dataclass(frozen=True)
@@ -97,26 +99,94 @@ def parse_settings(values: Mapping[str, Any]) -> StoreSettings:
 
 
 def _view(store: Store, counts: dict[str, int] | None = None) -> StoreView:
-    return StoreView(store.id, store.platform, store.name, store.base_url, dict(store.settings or {}), counts or {})
+    return StoreView(store.id, store.platform, store.name, store.base_url, dict(store.settings or {}), counts or {},
+                     store.shop_domain)
+
+
+def shopify_shop_domain(base_url: str, access_token: str, given: str = "") -> str:
+    """The shop's myshopify domain, which identifies a Shopify store.
+
+    A ``https://x.myshopify.com`` URL is the shop itself. Any other URL (the emulator, which serves many shops on one
+    address and tells them apart by token; a proxy) is asked with the token (``shop { myshopifyDomain }``) unless
+    the domain is given, and an answer that contradicts a given domain is refused.
+    """
+    given = given.strip().lower().rstrip("/")
+    host = (urlsplit(base_url).hostname or "").lower()
+    if host.endswith(".myshopify.com"):
+        if given and given != host:
+            raise StoreServiceError(f"--shop-domain {given} does not match the store URL {base_url}")
+        return host
+    from returnbridge.stores.adapter import StoreError
+    from returnbridge.stores.shopify import ShopifyAdapter, ShopifyClient
+
+    client = ShopifyClient(base_url, access_token, max_retries=2)
+    try:
+        reported = ShopifyAdapter(client, base_url).shop_domain()
+    except StoreError as error:
+        raise StoreServiceError(f"could not ask {base_url} which shop this token belongs to: {error.message}") from None
+    finally:
+        client.close()
+    if given and given != reported:
+        raise StoreServiceError(f"the token belongs to {reported}, not {given}")
+    return reported
 
 
 def add_shopify_store(
-    runtime: Runtime, *, domain: str, access_token: str, name: str = "", settings: Mapping[str, Any] | None = None
+    runtime: Runtime, *, domain: str, access_token: str, name: str = "", settings: Mapping[str, Any] | None = None,
+    shop_domain: str = "",
 ) -> StoreView:
-    """Add a Shopify store; the Admin API access token is encrypted at rest and never shown again."""
+    """Add a Shopify store; the Admin API access token is encrypted at rest and never shown again.
+
+    ``domain`` is the shop domain or the API's base URL; a store is one (base URL, shop domain) pair, so two shops
+    behind one address (the emulator) are two stores."""
     if not access_token.strip():
         raise StoreServiceError("the Admin API access token is empty")
     base_url = shopify_admin_url(domain)
     parsed = parse_settings(settings or {})
+    identity = shopify_shop_domain(base_url, access_token.strip(), shop_domain)
     with transaction(runtime.sessions) as session:
         repo = StoreRepository(session, runtime.box)
-        if any(s.platform == "shopify" and s.base_url == base_url for s in repo.all()):
-            raise StoreServiceError(f"store {base_url} is already added")
-        store = repo.add("shopify", name or base_url.split("://", 1)[-1], base_url, access_token.strip(),
-                         parsed.model_dump(mode="json"))
+        if any(s.platform == "shopify" and s.base_url == base_url and s.shop_domain == identity for s in repo.all()):
+            raise StoreServiceError(f"store {identity} ({base_url}) is already added")
+        store = repo.add("shopify", name or identity, base_url, access_token.strip(),
+                         parsed.model_dump(mode="json"), shop_domain=identity)
         if parsed.enabled:
             mirror_plan.backfill(session, store)
         return _view(store)
+
+
+class StoreBusy(StoreServiceError):
+    http_status = 409
+
+
+@dataclass(frozen=True)
+class RemovedStore:
+    store: StoreView
+    effects_deleted: int
+    matches_deleted: int
+
+
+def remove_store(runtime: Runtime, store_id: int, *, force: bool = False) -> RemovedStore:
+    """Remove a store, its credentials, its outbox rows and its cached order matches.
+
+    Refused while effects are pending or in progress (the store may be halfway through one: removing it then would
+    lose what a retry needs to find it again) unless ``force``. What happened stays on each case's timeline (the
+    store events with their links), which is the history; the outbox rows go with the store. Nothing is changed in
+    the store itself."""
+    with transaction(runtime.sessions) as session:
+        repo = StoreRepository(session)
+        store = repo.get(store_id, for_update=True)
+        if store is None:
+            raise StoreNotFound(f"store {store_id} does not exist")
+        counts = StoreEffectRepository(session).counts(store_id)
+        unfinished = {state: counts[state] for state in (PENDING, IN_PROGRESS) if counts.get(state)}
+        if unfinished and not force:
+            what = ", ".join(f"{n} {state}" for state, n in unfinished.items())
+            raise StoreBusy(f"store {store_id} has effects not finished ({what}); mirror or retry them first, or "
+                            "remove it with --force (they are then never performed)")
+        view = _view(store, counts)
+        effects, matches = repo.delete(store)
+        return RemovedStore(view, effects, matches)
 
 
 def list_stores(runtime: Runtime) -> list[StoreView]:

@@ -144,3 +144,21 @@ def test_amounts_round_trip_through_the_outbox_without_changing_a_digit(currency
 
 def test_a_case_without_a_refund_total_gives_no_amounts() -> None:
     assert refund_amounts(case(refund_total=None)) is None
+
+
+@pytest.mark.parametrize(("status", "rejected"), [
+    ("RETURN_OR_REFUND_REQUEST_CANCEL", False),  # the buyer withdrew it
+    ("REJECT_RECEIVE_PACKAGE", True),  # the received package was refused
+    ("REFUND_OR_RETURN_REQUEST_REJECT", True),  # kept by plan_effects only where a return effect exists
+])
+def test_a_return_tiktok_ended_calls_for_ending_the_store_return(status: str, rejected: bool) -> None:
+    planned = due_effects(case(tiktok_status=status), lines("A"), settings(mirroring="informational"))
+    assert kinds(planned) == ["return_cancel"]
+    assert planned[0].payload["rejected"] is rejected
+
+
+def test_refund_only_and_cancellations_have_no_store_return_to_end() -> None:
+    assert due_effects(case(type="REFUND", tiktok_status="RETURN_OR_REFUND_REQUEST_CANCEL"), lines("A"),
+                       settings()) == []
+    assert due_effects(case(kind="cancellation", type="BUYER_CANCEL", tiktok_status="CANCELLATION_REQUEST_CANCEL"),
+                       lines("A"), settings()) == []

@@ -18,7 +18,8 @@ from returnbridge.db.models import Case, CaseLine, Store, StoreEffect, TimelineE
 
 PENDING, IN_PROGRESS, DONE, HELD, FAILED = "pending", "in_progress", "done", "held", "failed"
 DUE_STATES = (PENDING, IN_PROGRESS)
-KIND_ORDER = {"return": 0, "refund": 1, "restock": 2}
+# A return is cancelled only after it was created (and after anything else the case called for).
+KIND_ORDER = {"return": 0, "refund": 1, "restock": 2, "return_cancel": 3}
 _KIND_RANK = sql_case(KIND_ORDER, value=StoreEffect.kind, else_=9)
 
 
@@ -48,6 +49,12 @@ class StoreEffectRepository:
         if account_ids:
             stmt = stmt.where(Case.account_id.in_(list(account_ids)))
         return list(self.session.scalars(stmt))
+
+    def existing_keys(self, keys: Sequence[str]) -> set[str]:
+        if not keys:
+            return set()
+        return set(self.session.scalars(select(StoreEffect.idempotency_key)
+                                        .where(StoreEffect.idempotency_key.in_(list(keys)))))
 
     def insert_planned(self, rows: list[dict[str, Any]]) -> int:
         """Insert effects; one whose key exists already is left as it is (planning twice plans once)."""

@@ -8,7 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from returnbridge.db.models import Store, StoreOrderMatch, utcnow
+from returnbridge.db.models import Store, StoreEffect, StoreOrderMatch, utcnow
 from returnbridge.db.secretbox import SecretBox
 
 
@@ -17,17 +17,29 @@ class StoreRepository:
         self.session = session
         self.box = box
 
-    def add(self, platform: str, name: str, base_url: str, credentials: str, settings: dict[str, Any]) -> Store:
+    def add(self, platform: str, name: str, base_url: str, credentials: str, settings: dict[str, Any], *,
+            shop_domain: str = "") -> Store:
         if self.box is None:
             raise RuntimeError("a SecretBox is needed to store credentials")
-        store = Store(platform=platform, name=name, base_url=base_url,
+        store = Store(platform=platform, name=name, base_url=base_url, shop_domain=shop_domain,
                       credentials_encrypted=self.box.encrypt(credentials), settings=settings)
         self.session.add(store)
         self.session.flush()
         return store
 
-    def get(self, store_id: int) -> Store | None:
+    def get(self, store_id: int, *, for_update: bool = False) -> Store | None:
+        if for_update:
+            return self.session.scalars(select(Store).where(Store.id == store_id).with_for_update()).first()
         return self.session.get(Store, store_id)
+
+    def delete(self, store: Store) -> tuple[int, int]:
+        """Delete the store with its outbox rows and order matches; gives (effects, matches) deleted. Explicit
+        rather than left to ON DELETE CASCADE so the counts are known and SQLite without foreign keys agrees."""
+        effects = self.session.execute(delete(StoreEffect).where(StoreEffect.store_id == store.id)).rowcount
+        matches = self.session.execute(delete(StoreOrderMatch).where(StoreOrderMatch.store_id == store.id)).rowcount
+        self.session.delete(store)
+        self.session.flush()
+        return int(effects or 0), int(matches or 0)
 
     def all(self) -> list[Store]:
         return list(self.session.scalars(select(Store).order_by(Store.id)))

@@ -201,7 +201,27 @@ class ControlApi:
                            orders=int(body.get("orders", 0)))
         if body.get("order_window_days") is not None:
             store.order_window_days = int(body["order_window_days"])
+        self._add_catalog(store, body.get("catalog"))
         return snapshot.store_summary(store)
+
+    def _add_catalog(self, store: Store, catalog: object) -> None:
+        """Products with the merchant's own SKUs (those the TikTok emulator's catalog uses, for example), tracked and
+        stocked at the first two locations, so orders and returns can name them."""
+        if catalog is None:
+            return
+        if not isinstance(catalog, list) or not all(isinstance(x, dict) and x.get("sku") for x in catalog):
+            raise ControlError(400, "catalog must be a list of {sku, price?, title?, available?}")
+        locations = list(store.locations.values())[:2]
+        for entry in catalog:
+            sku = str(entry["sku"])
+            if store.variant_by_sku(sku) is not None:
+                raise ControlError(409, f"sku {sku} exists")
+            product = store.add_product(str(entry.get("title") or sku), [
+                ("Default Title", sku, _decimal(entry.get("price", "10.00"), "price"), True)])
+            for variant_id in product.variant_ids:
+                for location in locations:
+                    store.stock(store.variants[variant_id].inventory_item_id, location.id,
+                                int(entry.get("available", 50)))
 
     def get_store(self, params: dict, query: dict, body: dict) -> dict:
         return snapshot.store_summary(self._store(params))

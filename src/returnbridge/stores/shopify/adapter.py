@@ -23,6 +23,7 @@ from returnbridge.stores.adapter import (
     PermanentStoreError,
     RefundRequest,
     RestockRequest,
+    ReturnCancelRequest,
     ReturnRequest,
     StoreOrder,
     StoreOrderLine,
@@ -56,6 +57,14 @@ class ShopifyAdapter:
         self.client = client
         self.admin_url = admin_url.rstrip("/")
         self._primary_location: str | None = None
+
+    def shop_domain(self) -> str:
+        """The shop's myshopify domain, as the shop the token belongs to reports it."""
+        data = self.client.execute(doc.SHOP, {}, operation="Shop", idempotent=True)
+        domain = str((data.get("shop") or {}).get("myshopifyDomain") or "").lower()
+        if not domain:
+            raise PermanentStoreError("the store did not report its myshopify domain")
+        return domain
 
     # --- orders ------------------------------------------------------------------------------------------------
 
@@ -219,17 +228,55 @@ class ShopifyAdapter:
                             detail={"referenceDocumentUri": group.get("referenceDocumentUri", ""),
                                     "changes": group.get("changes") or []})
 
+    def cancel_return(self, request: ReturnCancelRequest) -> EffectResult:
+        # Return mutations take no @idempotent, so the return's own state is what makes this once-only: it is read
+        # first, and a return that already ended (by us before a crash, or by the merchant) is the outcome.
+        ours = [ret for ret in self._returns(request.order) if _carries_key(ret, request.return_key)]
+        if not ours:
+            raise PermanentStoreError(f"no return on store order {request.order.name} carries "
+                                      f"{request.return_key}; there is nothing to end")
+        ret = next((r for r in ours if r.get("status") not in _ENDED_RETURNS), ours[0])
+        status = ret.get("status")
+        if status in _ENDED_RETURNS:
+            return self._ended(request, ret, changed=False)
+        if status == "REQUESTED":
+            decline = {"id": ret["id"], "declineReason": "OTHER", "declineNote": request.note[:500],
+                       "notifyCustomer": False}
+            return self._ended(request, self._return_mutation(doc.RETURN_DECLINE, "returnDeclineRequest",
+                                                              {"in": decline}), changed=True)
+        data = self.client.execute(doc.RETURN_CANCEL, {"id": ret["id"]}, operation="Cancel", idempotent=True)
+        payload = data.get("returnCancel") or {}
+        errors = payload.get("userErrors") or []
+        if any(isinstance(e, dict) and e.get("code") == "INVALID_STATE" for e in errors):
+            # Processed already (units received or refunded): Shopify lets such a return only be closed.
+            return self._ended(request, self._return_mutation(doc.RETURN_CLOSE, "returnClose", {"id": ret["id"]}),
+                               changed=True)
+        _raise_user_errors("returnCancel", errors)
+        return self._ended(request, payload.get("return") or {}, changed=True)
+
+    def _return_mutation(self, document: str, root: str, variables: dict[str, Any]) -> dict[str, Any]:
+        # Safe to repeat (a no-op once done), so the client may retry it after an unclear answer.
+        data = self.client.execute(document, variables, operation=root, idempotent=True)
+        payload = data.get(root) or {}
+        _raise_user_errors(root, payload.get("userErrors"))
+        return payload.get("return") or {}
+
+    def _ended(self, request: ReturnCancelRequest, ret: dict[str, Any], *, changed: bool) -> EffectResult:
+        if not ret.get("id"):
+            raise TransientStoreError("Shopify answered without the return")
+        return EffectResult(ret["id"], request.order.url,
+                            detail={"name": ret.get("name", ""), "status": ret.get("status", ""), "changed": changed})
+
+    def _returns(self, order: StoreOrder) -> list[dict[str, Any]]:
+        data = self.client.execute(doc.ORDER_RETURNS, {"id": order.id}, operation="OrderReturns", idempotent=True)
+        return list(((data.get("order") or {}).get("returns") or {}).get("nodes") or [])
+
     def find_effects(self, order: StoreOrder, kind: str, key: str) -> list[EffectResult]:
         if kind == "return":
-            data = self.client.execute(doc.ORDER_RETURNS, {"id": order.id}, operation="OrderReturns", idempotent=True)
-            found = []
-            for ret in ((data.get("order") or {}).get("returns") or {}).get("nodes") or []:
-                lines = (ret.get("returnLineItems") or {}).get("nodes") or []
-                notes = [li.get("returnReasonNote") or "" for li in lines]
-                if ret.get("status") not in ("CANCELED", "DECLINED") and any(key in note for note in notes):
-                    found.append(EffectResult(ret["id"], order.url, detail={"name": ret.get("name", ""),
-                                                                            "status": ret.get("status", "")}))
-            return found
+            return [EffectResult(ret["id"], order.url, detail={"name": ret.get("name", ""),
+                                                               "status": ret.get("status", "")})
+                    for ret in self._returns(order)
+                    if ret.get("status") not in ("CANCELED", "DECLINED") and _carries_key(ret, key)]
         if kind == "refund":
             data = self.client.execute(doc.ORDER_REFUNDS, {"id": order.id}, operation="OrderRefunds", idempotent=True)
             return [
@@ -238,6 +285,7 @@ class ShopifyAdapter:
                 for refund in (data.get("order") or {}).get("refunds") or []
                 if key in (refund.get("note") or "")
             ]
+        # return_cancel: ``cancel_return`` reads the return's state first, so repeating it is the search.
         # Shopify has no query for inventory adjustment history: a restock is found again by sending the very same
         # adjustment with the same @idempotent key, which Shopify answers with the original group (not a second).
         return []
@@ -252,6 +300,14 @@ class ShopifyAdapter:
                 raise PermanentStoreError("the store reports no primary location to restock at")
             self._primary_location = location
         return self._primary_location
+
+
+_ENDED_RETURNS = frozenset({"CANCELED", "DECLINED", "CLOSED"})
+
+
+def _carries_key(ret: dict[str, Any], key: str) -> bool:
+    lines = (ret.get("returnLineItems") or {}).get("nodes") or []
+    return any(key in (line.get("returnReasonNote") or "") for line in lines)
 
 
 def _quote(value: str) -> str:

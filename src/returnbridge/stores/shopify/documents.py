@@ -51,6 +51,12 @@ query OrderRefunds($id: ID!) {
 }
 """
 
+SHOP = """
+query Shop {
+  shop { myshopifyDomain currencyCode }
+}
+"""
+
 PRIMARY_LOCATION = """
 query PrimaryLocation {
   location { id }
@@ -60,6 +66,35 @@ query PrimaryLocation {
 RETURN_CREATE = """
 mutation Ret($in: ReturnInput!) {
   returnCreate(returnInput: $in) {
+    return { id name status }
+    userErrors { field message code }
+  }
+}
+"""
+
+# Ending a return (store-apis.md A.3.2-A.3.3): decline is only for REQUESTED returns, cancel for OPEN ones not
+# processed yet, close for OPEN ones that were. None of them takes @idempotent; each is a no-op once done.
+RETURN_DECLINE = """
+mutation Decline($in: ReturnDeclineRequestInput!) {
+  returnDeclineRequest(input: $in) {
+    return { id name status }
+    userErrors { field message code }
+  }
+}
+"""
+
+RETURN_CANCEL = """
+mutation Cancel($id: ID!) {
+  returnCancel(id: $id) {
+    return { id name status }
+    userErrors { field message code }
+  }
+}
+"""
+
+RETURN_CLOSE = """
+mutation Close($id: ID!) {
+  returnClose(id: $id) {
     return { id name status }
     userErrors { field message code }
   }

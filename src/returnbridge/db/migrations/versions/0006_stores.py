@@ -23,13 +23,14 @@ def upgrade() -> None:
         sa.Column("platform", sa.String(length=16), nullable=False),
         sa.Column("name", sa.String(length=255), nullable=False),
         sa.Column("base_url", sa.String(length=255), nullable=False),
+        sa.Column("shop_domain", sa.String(length=255), nullable=False),
         sa.Column("credentials_encrypted", sa.Text(), nullable=False),
         sa.Column("settings", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint("platform IN ('shopify', 'magento', 'woocommerce')", name=op.f("ck_stores_platform")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_stores")),
-        sa.UniqueConstraint("platform", "base_url", name="uq_stores_platform_base_url"),
+        sa.UniqueConstraint("platform", "base_url", "shop_domain", name="uq_stores_identity"),
     )
     op.create_table(
         "store_order_matches",
@@ -70,7 +71,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
-        sa.CheckConstraint("kind IN ('return', 'refund', 'restock')", name=op.f("ck_store_effects_kind")),
+        sa.CheckConstraint(
+            "kind IN ('return', 'refund', 'restock', 'return_cancel')", name=op.f("ck_store_effects_kind")
+        ),
         sa.CheckConstraint(
             "state IN ('pending', 'in_progress', 'done', 'held', 'failed')", name=op.f("ck_store_effects_state")
         ),

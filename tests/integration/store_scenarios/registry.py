@@ -1,0 +1,10 @@
+"""The platform drivers the store scenario suite runs over. Add a platform by listing its driver class here."""
+
+from __future__ import annotations
+
+from .drivers import PlatformDriver
+from .shopify_driver import ShopifyDriver
+
+DRIVERS: tuple[type[PlatformDriver], ...] = (
+    ShopifyDriver,
+)
