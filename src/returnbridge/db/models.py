@@ -366,7 +366,7 @@ class Store(Base):
     __tablename__ = "stores"
     __table_args__ = (
         UniqueConstraint("platform", "base_url", name="uq_stores_platform_base_url"),
-        CheckConstraint("platform IN ('shopify', 'magento', 'woocommerce')", name="platform"),
+        CheckConstraint("platform IN ('shopify', 'magento', 'woocommerce', 'prestashop')", name="platform"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

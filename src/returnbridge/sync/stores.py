@@ -165,6 +165,23 @@ def add_woocommerce_store(
     return _add_store(runtime, "woocommerce", base_url, name, credentials, settings)
 
 
+def add_prestashop_store(
+    runtime: Runtime, *, url: str, webservice_key: str, name: str = "", settings: Mapping[str, Any] | None = None
+) -> StoreView:
+    """Add a PrestaShop shop; the webservice key (sent as the Basic user name) is encrypted at rest."""
+    from returnbridge.stores.adapter import StoreError
+    from returnbridge.stores.prestashop.client import check_transport_security
+
+    if not webservice_key.strip():
+        raise StoreServiceError("the webservice key is empty")
+    base_url = site_url(url, "PrestaShop")
+    try:
+        check_transport_security(base_url)
+    except StoreError as insecure:
+        raise StoreServiceError(insecure.message) from None
+    return _add_store(runtime, "prestashop", base_url, name, webservice_key.strip(), settings)
+
+
 def list_stores(runtime: Runtime) -> list[StoreView]:
     with transaction(runtime.sessions) as session:
         effects = StoreEffectRepository(session)
@@ -272,10 +289,17 @@ def _woocommerce_adapter(store: Store, credentials: str) -> StoreAdapter:
     return WooCommerceAdapter(client, store.base_url)
 
 
+def _prestashop_adapter(store: Store, key: str) -> StoreAdapter:
+    from returnbridge.stores.prestashop import PrestaShopAdapter, PrestaShopClient
+
+    return PrestaShopAdapter(PrestaShopClient(store.base_url, key), store.base_url)
+
+
 # Platform → adapter factory (store, decrypted credentials). A new platform adds one entry.
 ADAPTERS: dict[str, Callable[[Store, str], StoreAdapter]] = {
     "shopify": _shopify_adapter,
     "woocommerce": _woocommerce_adapter,
+    "prestashop": _prestashop_adapter,
 }
 
 
