@@ -120,8 +120,16 @@ class PrestaEmulator:
             data["associations"] = {k: v if isinstance(v, list) else [] for k, v in data["associations"].items()}
         return data if isinstance(data, dict) else {}
 
+    def _candidates(self, resource: str, request: Request) -> list[Any]:
+        """Narrow by ``id_order`` through the shop's per-order index (the database's index, in effect)."""
+        order = request.query_params.get("filter[id_order]", "").strip("[]")
+        if order.isdigit() and resource in ("messages", "order_slip"):
+            by_order = self.shop.messages_by_order if resource == "messages" else self.shop.slips_by_order
+            return list(by_order.get(int(order), []))
+        return list(self.shop.resources(resource).values())
+
     def _list(self, request: Request, resource: str) -> Response:
-        items = list(self.shop.resources(resource).values())
+        items = self._candidates(resource, request)
         for name, raw in request.query_params.items():
             if not (name.startswith("filter[") and name.endswith("]")):
                 continue

@@ -156,6 +156,8 @@ class Shop:
         self.stock: dict[int, StockAvailable] = {}
         self.products: dict[str, int] = {}  # reference → id_product
         self.messages: dict[int, Message] = {}
+        self.messages_by_order: dict[int, list[Message]] = {}
+        self.slips_by_order: dict[int, list[Slip]] = {}
         self.currencies = {1: "EUR", 2: "USD", 3: "GBP"}
         self.stock_changes: list[dict[str, Any]] = []
         self._ids = {"order": 0, "detail": 0, "slip": 0, "stock": 0, "product": 0, "message": 0}
@@ -227,6 +229,7 @@ class Shop:
             detail.quantity_refunded += quantity
         slip = Slip(self._next("slip"), fields, details, datetime.now(UTC))
         self.slips[slip.id] = slip
+        self.slips_by_order.setdefault(order.id, []).append(slip)
         return slip
 
     def update_stock(self, stock_id: int, data: dict[str, Any]) -> StockAvailable:
@@ -253,6 +256,7 @@ class Shop:
         message = Message(self._next("message"), order_id, text, str(data.get("private", "1")) == "1",
                           datetime.now(UTC))
         self.messages[message.id] = message
+        self.messages_by_order.setdefault(order_id, []).append(message)
         return message
 
     def resources(self, name: str) -> dict[int, Any]:
