@@ -137,32 +137,16 @@ def emulator_prestashop(
 
 @app.command()
 def demo(
-    port: Annotated[int, typer.Option(help="Port for the TikTok emulator.")] = 8601,
-    seed_returns: Annotated[int, typer.Option(min=0, help="How many returns to seed.")] = 2000,
-    time_scale: Annotated[float, typer.Option(min=0.001, help="How much faster business time runs.")] = 60.0,
+    port: Annotated[int, typer.Option(help="Port of the back-office (127.0.0.1).")] = 8600,
+    password: Annotated[str | None, typer.Option(help="Admin password (default: generated and printed).")] = None,
+    cases: Annotated[int, typer.Option(min=2, help="Returns and cancellations seeded over the two shops.")] = 2000,
+    activity_seconds: Annotated[float, typer.Option(min=0.2, help="Seconds between emulated buyer actions.")] = 3.0,
 ) -> None:
-    """Migrate the SQLite database under ./var/ and start the TikTok emulator with demo data."""
-    from returnbridge.config import get_settings
-    from returnbridge.db.migrate import upgrade
-    from returnbridge.emulators.tiktok.server import run
+    """Run the whole product on SQLite under ./var/demo/ with an emulated TikTok Shop, two connected shops, demo
+    data and busy buyers; prints the URL and the admin's credentials."""
+    from returnbridge.commands.demo import DemoOptions, run_demo
 
-    settings = get_settings()
-    upgrade(settings.effective_database_url)
-    out.print(f"[bold]ReturnBridge {__version__} demo[/bold]")
-    out.print(f"Database migrated: {_redacted(settings.effective_database_url)}")
-    out.print(
-        "The back-office arrives with the web issue; for now the demo runs the TikTok Shop emulator with seeded "
-        "shops, orders, returns and cancellations. Business time runs "
-        f"{time_scale:g}x faster so deadlines and auto-approvals happen while you watch."
-    )
-    out.print(f"  Shops and sellers:   http://127.0.0.1:{port}/_emulator/shops")
-    out.print(f"  Full state:          http://127.0.0.1:{port}/_emulator/state?limit=20")
-    out.print(f"  Consent page:        http://127.0.0.1:{port}/open/authorize?service_id={DEMO_SERVICE_ID}&state=hello")
-    out.print("  Control API:         docs/emulator-tiktok.md     Stop with Ctrl+C.")
-    run(
-        host="127.0.0.1", port=port, app_key="demo_app_key", app_secret="demo_app_secret", service_id=DEMO_SERVICE_ID,
-        seed_returns=seed_returns, seed=42, time_scale=time_scale,
-    )
+    run_demo(DemoOptions(port=port, password=password, cases=cases, activity_seconds=activity_seconds))
 
 
 def _redacted(url: str) -> str:

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     tiktok_api_base: str = DEFAULT_TIKTOK_API_BASE
     tiktok_auth_base: str = DEFAULT_TIKTOK_AUTH_BASE
     tiktok_authorize_url: str = DEFAULT_TIKTOK_AUTHORIZE_URL
+    tiktok_subscribe_webhooks: bool = Field(
+        default=True, description="Subscribe each connected shop's webhooks to public_url/webhooks/tiktok."
+    )
     tiktok_rate_per_second: float = Field(default=50.0, gt=0, description="Per shop and API (TikTok allows 50).")
 
     public_url: str = Field(default="http://127.0.0.1:8600", description="Where merchants and TikTok reach us.")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from returnbridge.errors import UserFacingError
@@ -71,6 +72,8 @@ def connect(
             f"{verb} {shop.shop_name or shop.shop_id} (shop id {shop.shop_id}, region {shop.region or '?'}) "
             f"as account {shop.account_id}"
         )
+        if shop.webhook_problem:
+            out.print(f"[yellow]warning:[/yellow] {escape(shop.webhook_problem)}; changes arrive by polling only")
     missing = sorted({scope for shop in shops for scope in shop.missing_scopes})
     if missing:
         out.print(f"[yellow]warning:[/yellow] the seller did not grant {', '.join(missing)}; authorize again with them")

@@ -124,7 +124,10 @@ def serve(
     runtime = _runtime(migrate=True)
     try:
         jobs = Jobs(runtime)
-        app = create_app(runtime, on_webhook=lambda inbox_id: jobs.process_webhook(inbox_id))
+        # "Sync Returns" runs go through the queue like every pull: to this process's consumer, or with
+        # --no-worker to the `worker` processes that deployment runs.
+        app = create_app(runtime, on_webhook=lambda inbox_id: jobs.process_webhook(inbox_id),
+                         on_sync_run=lambda run_id: jobs.sync_run(run_id))
         out.print(f"ReturnBridge on http://{host}:{port}  (queue: {type(jobs.huey).__name__})")
         if no_worker:
             uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -434,3 +434,50 @@ class StoreEffect(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+# --- settings and sync runs (issue 6) -----------------------------------------------------------------------------
+
+
+class AppSetting(Base):
+    """One app-wide setting chosen on the Settings page (tab labels, sync interval, ...), as JSON.
+
+    A missing row means "the default": the environment's value where there is one, so a fresh install behaves as
+    configured until an admin changes something.
+    """
+
+    __tablename__ = "app_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(254), default="")
+
+
+class SyncRun(Base):
+    """One press of "Sync Returns": which shops, how far it got, and how it ended.
+
+    Progress lives here rather than in the process doing the pull, so any web process can stream it; the puller
+    touches ``heartbeat_at`` with every progress write, and a run whose heartbeat stopped is treated as dead.
+    """
+
+    __tablename__ = "sync_runs"
+    __table_args__ = (
+        CheckConstraint("state IN ('running', 'done', 'failed')", name="state"),
+        Index("ix_sync_runs_state", "state", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_by: Mapped[str] = mapped_column(String(254), default="")
+    account_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    state: Mapped[str] = mapped_column(String(16), default="running")
+    received: Mapped[int] = mapped_column(Integer, default=0)  # records read from TikTok so far
+    total: Mapped[int | None] = mapped_column(Integer, nullable=True)  # TikTok's announced total, once known
+    created: Mapped[int] = mapped_column(Integer, default=0)  # cases we did not hold before
+    # Per shop: {"account_id", "name", "state" (waiting/pulling/done/busy/unavailable/failed), "received",
+    # "created", "status_changes", "error"}.
+    shops: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    error: Mapped[str] = mapped_column(Text, default="")

@@ -5,11 +5,13 @@ Shared by the web callback (``GET /connect/tiktok/callback``) and the CLI (``ret
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+import httpx
 from sqlalchemy import select
 
 from returnbridge.db.engine import transaction
@@ -22,9 +24,18 @@ from returnbridge.tiktok import AuthorizedShop, InvalidAuthCode, InvalidCredenti
 if TYPE_CHECKING:
     from returnbridge.sync.runtime import Runtime
 
+log = logging.getLogger(__name__)
+
 # What the connector calls (contract §2.6); a seller can untick scopes on the consent page.
 REQUIRED_SCOPES = ("seller.return_refund.basic", "seller.order.info", "seller.authorization.info")
 SELLER_USER_TYPE = 0
+# The shop webhooks a connected shop is subscribed to (contract §5: types 12, 11, 6, 7); the poll still runs, so a
+# shop whose subscription failed is only slower to show changes, never missing them.
+WEBHOOK_EVENTS = (
+    "RETURN_STATUS_CHANGE", "CANCELLATION_STATUS_CHANGE", "SELLER_DEAUTHORIZATION",
+    "UPCOMING_AUTHORIZATION_EXPIRATION",
+)
+WEBHOOK_PATH = "/webhooks/tiktok"
 
 
 class AuthorizationFailed(UserFacingError):
@@ -48,6 +59,7 @@ class ConnectedShop:
     seller_name: str
     reconnected: bool  # the shop was connected before (perhaps expired or disabled) and is active again
     missing_scopes: tuple[str, ...] = ()
+    webhook_problem: str = ""  # why TikTok's webhooks could not be subscribed (empty when they were)
 
 
 @dataclass(frozen=True)
@@ -113,7 +125,24 @@ def connect_with_auth_code(runtime: Runtime, code: str) -> list[ConnectedShop]:
                     missing_scopes=missing,
                 )
             )
+    if runtime.settings.tiktok_subscribe_webhooks:
+        connected = [replace(shop, webhook_problem=subscribe_webhooks(runtime, shop.account_id)) for shop in connected]
     return connected
+
+
+def subscribe_webhooks(runtime: Runtime, account_id: int) -> str:
+    """Point the shop's return, cancellation and authorization webhooks at this installation; gives the problem
+    (empty on success). Done after the account is committed: a refusal here must not undo the connection."""
+    address = f"{runtime.settings.public_url}{WEBHOOK_PATH}"
+    shop = runtime.shop_client(account_id)
+    try:
+        for event_type in WEBHOOK_EVENTS:
+            shop.subscribe_webhook(event_type, address)
+    except (TikTokError, httpx.HTTPError) as failure:
+        problem = f"TikTok did not subscribe the webhooks to {address}: {failure}"
+        log.warning("account %s: %s", account_id, problem)
+        return problem
+    return ""
 
 
 def _exchange(runtime: Runtime, code: str) -> TokenSet:

@@ -19,7 +19,8 @@ from sqlalchemy import select
 from returnbridge.db.engine import transaction
 from returnbridge.db.models import AccountStatus, Case, SyncState, TikTokAccount
 from returnbridge.db.repositories import leases
-from returnbridge.sync import ingest
+from returnbridge.sync import app_settings, ingest
+from returnbridge.sync.app_settings import AppSettings
 from returnbridge.sync.locks import ShopBusy, lease, shop_lease_name
 from returnbridge.sync.runtime import Runtime
 from returnbridge.sync.tokens import AccountUnavailable
@@ -54,6 +55,7 @@ class Jobs:
         self.retry_decisions: Any = h.task(name="retry_decisions")(self._retry_decisions)
         self.refresh_tokens: Any = h.task(name="refresh_tokens")(self._refresh_tokens)
         self.mirror: Any = h.task(name="mirror_store")(self._mirror)
+        self.sync_run: Any = h.task(name="sync_run")(self._sync_run)
         self.schedule: Any = h.periodic_task(_every_minute, name="schedule")(self._schedule)
 
     # --- tasks -------------------------------------------------------------------------------------------------
@@ -73,6 +75,12 @@ class Jobs:
         self._enqueue_mirrors()
         return "pulled"
 
+    def _sync_run(self, run_id: int) -> str:
+        """A merchant's "Sync Returns" press (see ``sync.sync_runs``); records follow in their own job."""
+        from returnbridge.sync.sync_runs import execute_run
+
+        return execute_run(self.runtime, run_id, after_shop=self.fetch_records)
+
     def _process_webhook(self, inbox_id: int) -> None:
         from returnbridge.sync.webhooks import process_webhook
 
@@ -82,6 +90,8 @@ class Jobs:
         from returnbridge.sync.records import fetch_due_records
 
         merged = 0
+        if not self._app_settings().fetch_records:
+            return 0
         try:
             with lease(self.runtime, f"records:{account_id}"):
                 # Batches until nothing is due, so a first sync's returns all get their history in one job.
@@ -138,7 +148,8 @@ class Jobs:
         from returnbridge.sync.webhooks import pending_webhooks
 
         now = now or datetime.now(UTC)
-        interval = timedelta(minutes=self.runtime.settings.sync_interval_minutes)
+        # The interval chosen on the Settings page wins over RETURNBRIDGE_SYNC_INTERVAL_MINUTES.
+        interval = timedelta(minutes=self._app_settings().sync_interval_minutes)
         with transaction(self.runtime.sessions) as session:
             due_pulls = list(session.scalars(
                 select(TikTokAccount.id).where(TikTokAccount.status == AccountStatus.ACTIVE.value).where(
@@ -166,6 +177,10 @@ class Jobs:
         self.refresh_tokens()
         mirrors = self._enqueue_mirrors(now)
         return {"pulls": len(due_pulls), "webhooks": len(webhooks), "records": len(records), "mirrors": len(mirrors)}
+
+    def _app_settings(self) -> AppSettings:
+        with transaction(self.runtime.sessions) as session:
+            return app_settings.load(session, self.runtime.settings)
 
     def consumer(self, *, workers: int | None = None, periodic: bool = True) -> Any:
         """A consumer polling briskly: a webhook's change should be in the database within a second or two."""

@@ -97,6 +97,15 @@ class AnyData(TikTokModel):
     """``data`` of action endpoints (``{}`` on success); any field that shows up is kept."""
 
 
+class ShopWebhook(TikTokModel):
+    event_type: str = ""
+    address: str = ""
+
+
+class WebhooksData(TikTokModel):
+    webhooks: Items[ShopWebhook] = []
+
+
 class ShopsData(TikTokModel):
     shops: Items[AuthorizedShop] = []
 

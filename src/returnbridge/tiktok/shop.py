@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from .auth import TokenSource
-from .envelope import AnyData, Envelope, OrdersData, ReasonsData, RecordsData
+from .envelope import AnyData, Envelope, OrdersData, ReasonsData, RecordsData, WebhooksData
 from .errors import TikTokError, TokenExpired
 from .filters import CancellationFilters, ReturnFilters
 from .models import (
@@ -55,6 +55,7 @@ _APPROVE_CANCELLATION = "/return_refund/202309/cancellations/{cancel_id}/approve
 _REJECT_CANCELLATION = "/return_refund/202309/cancellations/{cancel_id}/reject"
 _UPLOAD_IMAGE = "/product/202309/images/upload"
 _ORDERS = "/order/202309/orders"
+_WEBHOOKS = "/event/202309/webhooks"
 
 
 def money_string(amount: Decimal) -> str:
@@ -551,6 +552,19 @@ class ShopClient:
             body=body,
             write=True,
         )
+
+    # --- webhooks -------------------------------------------------------------------------------------------
+
+    def subscribe_webhook(self, event_type: str, address: str) -> None:
+        """Create or update the shop's webhook for ``event_type`` (Update Shop Webhook, §5); idempotent by nature."""
+        self._call("PUT", _WEBHOOKS, Envelope[AnyData], body={"address": address, "event_type": event_type},
+                   write=True)
+
+    def list_webhooks(self) -> list[tuple[str, str]]:
+        """The shop's webhooks as (event type, address)."""
+        envelope = self._call("GET", _WEBHOOKS, Envelope[WebhooksData])
+        hooks = envelope.data.webhooks if envelope.data is not None else []
+        return [(hook.event_type, hook.address) for hook in hooks]
 
     # --- images and orders ----------------------------------------------------------------------------------
 

@@ -30,17 +30,26 @@ from returnbridge.web.auth.guards import forbidden_handler, not_signed_in_handle
 from returnbridge.web.auth.headers import SecurityHeaders
 from returnbridge.web.auth.routes import auth_router
 from returnbridge.web.connect import connect_router
+from returnbridge.web.connections import connections_router
 from returnbridge.web.flash import Flasher
 from returnbridge.web.pages import STATIC_DIR
+from returnbridge.web.settings_page import settings_router
+from returnbridge.web.sync_runs import SyncRunner, sync_router
 from returnbridge.web.team import team_router
 from returnbridge.web.webhooks import IntakeWriter, WebhookWaker, webhook_router
 
 
-def create_app(runtime: Runtime, *, on_webhook: Callable[[int], None]) -> FastAPI:
+def create_app(
+    runtime: Runtime, *, on_webhook: Callable[[int], None], on_sync_run: Callable[[int], None] | None = None
+) -> FastAPI:
     """The ASGI app; ``on_webhook(inbox_id)`` is called once per new webhook, after its row is committed, on a
-    thread of its own (``app.state.webhook_waker.join()`` waits for the calls handed over so far)."""
+    thread of its own (``app.state.webhook_waker.join()`` waits for the calls handed over so far).
+
+    ``on_sync_run(run_id)`` hands a "Sync Returns" run to the job queue; without it (no consumer in this process)
+    the run is pulled on a thread of the web process."""
     writer = IntakeWriter(WebhookIntake(runtime.engine))
     waker = WebhookWaker(on_webhook)
+    sync_runner = SyncRunner(runtime, on_sync_run)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -48,6 +57,7 @@ def create_app(runtime: Runtime, *, on_webhook: Callable[[int], None]) -> FastAP
         # Hand the last wake-ups to the queue before the process goes; the sweep covers any that do not make it.
         await run_in_threadpool(writer.close)
         await run_in_threadpool(waker.close)
+        await run_in_threadpool(sync_runner.close)
 
     # No built-in /docs, /redoc or /openapi.json: they would be public, and Swagger UI loads from a CDN that the
     # CSP refuses. The description is served to signed-in users at /api/openapi.json instead.
@@ -67,6 +77,9 @@ def create_app(runtime: Runtime, *, on_webhook: Callable[[int], None]) -> FastAP
     app.include_router(auth_router(runtime, store))
     app.include_router(account_router(runtime))
     app.include_router(team_router(runtime))
+    app.include_router(connections_router(runtime))
+    app.include_router(settings_router(runtime))
+    app.include_router(sync_router(runtime, sync_runner))
 
     @app.get("/", include_in_schema=False)
     def home(_user: SignedInUser = Depends(current_user)) -> RedirectResponse:

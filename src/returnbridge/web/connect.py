@@ -151,6 +151,10 @@ def _connected(shops: list[ConnectedShop]) -> str:
             "<p class=\"warning\">The seller did not grant " + ", ".join(f"<code>{escape(s)}</code>" for s in missing)
             + "; some features will fail until the shop is authorized again with them.</p>"
         )
+    for shop in shops:
+        if shop.webhook_problem:
+            warning += (f"<p class=\"warning\">{escape(shop.webhook_problem)}. Changes of this shop will arrive by "
+                        "the regular poll until this is fixed.</p>")
     seller = escape(shops[0].seller_name) if shops and shops[0].seller_name else "the seller"
     return (
         f"<p>ReturnBridge can now read returns, refunds and cancellations of {seller}'s shops below; "
