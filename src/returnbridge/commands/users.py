@@ -1,4 +1,4 @@
-"""`returnbridge users create | list | set-role | disable | enable | reset-password`: who can sign in to the
+"""`returnbridge users create | list | set-role | disable | enable | reset-password | token`: who can sign in to the
 back-office. The way to create the first admin, and to get back in when every admin is locked out."""
 
 from __future__ import annotations
@@ -157,6 +157,31 @@ def reset_password(
     out.print(f"New password set for {changed.email}; they are signed out everywhere.")
     if generated:
         out.print(f"Password (shown only now): {password}", highlight=False)
+
+
+@users_app.command("token")
+def token(
+    email: Annotated[str, typer.Option("--email", help="Whose token: it acts as this user, with their role.")],
+    name: Annotated[str, typer.Option("--name", help="What will use it, e.g. 'nightly export'.")],
+) -> None:
+    """Create a personal API token for /api/v1/ and print it once (only its SHA-256 is stored). The token is the
+    last line of the output, alone, so a script can take it with `tail -n 1`."""
+    from returnbridge.db.repositories.users import UserRepository
+    from returnbridge.users.api_tokens import issue_token
+
+    def issue(session: Session) -> tuple[str, str, str]:
+        user = UserRepository(session).by_email(email)
+        if user is None:
+            raise UserFacingError(f"no user with the e-mail {email.strip().lower()}")
+        token, summary = issue_token(session, user.id, name)
+        return token, summary.name, f"{user.email} ({user.role})"
+
+    secret, token_name, owner = _in_session(issue)
+    out = _out()
+    out.print(f"Created API token {token_name!r} for {owner}. Send it as 'Authorization: Bearer <token>'.",
+              highlight=False)
+    out.print("Token (shown only now; revoke it at /account/tokens):", highlight=False)
+    out.print(secret, highlight=False, markup=False)
 
 
 def _when(moment: datetime | None) -> str:

@@ -481,3 +481,25 @@ class SyncRun(Base):
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     error: Mapped[str] = mapped_column(Text, default="")
+
+
+# --- personal API tokens (issue 6) -------------------------------------------------------------------------------
+
+
+class ApiToken(Base):
+    """A personal API token: ``Authorization: Bearer rb_...`` acts as its user, with that user's role.
+
+    Only the SHA-256 of the token is stored (like web sessions), so a copy of the database cannot call the API;
+    ``prefix`` is the first characters, shown in lists so the owner can tell tokens apart.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -440,6 +440,23 @@ def _fit(rule: ActionRule, case: _CaseFacts) -> Move:
     return move
 
 
+def allowed_actions(case: Case) -> list[ActionRule]:
+    """The actions that fit the case now (kind, request type, TikTok status, arbitration), in the rules' order.
+
+    What the back-office offers: the very check ``decide`` makes first, so a button shown is one the service takes
+    (TikTok may still refuse, or the case may have moved on since the page was drawn).
+    """
+    facts = _CaseFacts.of(case)
+    allowed = []
+    for rule in _RULES.values():
+        try:
+            _fit(rule, facts)
+        except ActionNotAllowed:
+            continue
+        allowed.append(rule)
+    return allowed
+
+
 def _check_unexpected(rule: ActionRule, params: DecisionParams) -> None:
     # A parameter the action ignores is almost always a mistake (the wrong command, a misplaced field): say so.
     if params.reason and not rule.reason:
@@ -505,6 +522,12 @@ def _check_images(images: Sequence[EvidenceImage]) -> None:
             raise InvalidDecisionParams(f"{image.filename} is larger than TikTok's 5 MB limit for images")
         if not _is_image(image.data):
             raise InvalidDecisionParams(f"{image.filename} is not a JPEG, PNG, GIF or WebP image")
+
+
+def check_evidence_images(images: Sequence[EvidenceImage]) -> None:
+    """Refuse evidence TikTok would refuse (more than 6 files, over 5 MB, empty, not a JPEG, PNG, GIF or WebP by
+    its content): lets an upload form answer before the decision is even prepared."""
+    _check_images(images)
 
 
 def _reason_list(reasons: Sequence[RejectReason]) -> str:

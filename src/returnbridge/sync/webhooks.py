@@ -23,20 +23,17 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from pydantic import ValidationError
-from sqlalchemy import Engine, case, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from returnbridge.db.engine import transaction
-from returnbridge.db.models import (
-    AccountStatus,
-    Case,
-    QuarantinedRecord,
-    SyncState,
-    TikTokAccount,
-    WebhookInbox,
-)
+from returnbridge.db.models import AccountStatus, TikTokAccount
 from returnbridge.db.repositories.accounts import AccountRepository
+from returnbridge.db.repositories.webhooks import (
+    WebhookInboxStore,
+    insert_new_notifications,
+    quarantine_webhook,
+)
 from returnbridge.domain.statuses import CaseKind
 from returnbridge.errors import UserFacingError
 from returnbridge.tiktok import MalformedWebhook, WebhookEvent, parse_webhook
@@ -118,8 +115,6 @@ class WebhookIntake:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._table = WebhookInbox.__table__
-        self._dialect_insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         self._lock: AbstractContextManager[Any] = (
             threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
         )
@@ -165,41 +160,17 @@ class WebhookIntake:
 
     def _insert(self, rows: list[dict[str, Any]]) -> dict[str, int]:
         """Insert new notifications; the ids of those that were not already stored, by notification id."""
-        table = self._table
-        stmt = (
-            self._dialect_insert(table)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=[table.c.notification_id])
-            .returning(table.c.id, table.c.notification_id)
-        )
         with self._lock, self.engine.begin() as connection:
-            return {notification_id: int(inbox_id) for inbox_id, notification_id in connection.execute(stmt)}
+            return insert_new_notifications(connection, rows)
 
     def _quarantine(self, body: bytes, error: str, received_at: datetime) -> None:
         payload = _storable_text(body)
         shop_id, notification_id = _loose_ids(body)
-        table = QuarantinedRecord.__table__
         with self._lock, self.engine.begin() as connection:
-            # The same unparseable bytes twice (a replay, a duplicate delivery) are kept once.
-            seen = connection.scalar(
-                select(table.c.id).where(table.c.source == "webhook", table.c.payload == payload).limit(1)
-            )
-            if seen is not None:
-                return
-            account_id = None
-            if shop_id:
-                account_id = connection.scalar(select(TikTokAccount.id).where(TikTokAccount.shop_id == shop_id))
-            connection.execute(
-                table.insert().values(
-                    account_id=account_id,
-                    source="webhook",
-                    tiktok_id=notification_id,
-                    payload=payload,
-                    error=error,
-                    received_at=received_at,
-                )
-            )
-        log.warning("quarantined a signed TikTok webhook that does not parse: %s", error)
+            new = quarantine_webhook(connection, payload=payload, shop_id=shop_id, notification_id=notification_id,
+                                     error=error, received_at=received_at)
+        if new:
+            log.warning("quarantined a signed TikTok webhook that does not parse: %s", error)
 
 
 def _check_fits(event: WebhookEvent) -> None:
@@ -267,7 +238,7 @@ def process_webhook(
     """
     now = now or utcnow()
     with transaction(runtime.sessions) as session:
-        row = session.get(WebhookInbox, inbox_id)
+        row = WebhookInboxStore(session).get(inbox_id)
         if row is None:
             raise LookupError(f"webhook inbox row {inbox_id} does not exist")
         if row.state != InboxState.PENDING.value:
@@ -326,11 +297,7 @@ def _refresh(
 
     if update_time is not None:
         with transaction(runtime.sessions) as session:
-            stored = session.scalar(
-                select(Case.tiktok_update_time).where(
-                    Case.account_id == account_id, Case.kind == kind.value, Case.tiktok_id == tiktok_id
-                )
-            )
+            stored = WebhookInboxStore(session).case_update_time(account_id, kind.value, tiktok_id)
         if stored is not None and stored > update_time:
             # Webhooks arrive out of order; this one announces a state older than the one already stored.
             return _Outcome(
@@ -467,59 +434,23 @@ def _finish(
     with transaction(runtime.sessions) as session:
         _mark(session, inbox_id, outcome, now=now)
         if seen is not None:
-            _record_webhook_seen(session, *seen)
+            WebhookInboxStore(session).record_seen(*seen)
     return outcome.state.value
 
 
 def _mark(session: Session, inbox_id: int, outcome: _Outcome, *, now: datetime) -> None:
-    # "WHERE state = pending": if another run finished first, its result stands.
-    session.execute(
-        update(WebhookInbox)
-        .where(WebhookInbox.id == inbox_id, WebhookInbox.state == InboxState.PENDING.value)
-        .values(state=outcome.state.value, last_error=outcome.reason, processed_at=now)
-    )
+    WebhookInboxStore(session).mark(inbox_id, outcome.state.value, outcome.reason, now=now)
 
 
 def _count_failure(
     runtime: Runtime, inbox_id: int, reason: str, *, seen: tuple[int, str, datetime] | None, now: datetime
 ) -> str:
-    attempts = WebhookInbox.attempts + 1
     with transaction(runtime.sessions) as session:
-        session.execute(
-            update(WebhookInbox)
-            .where(WebhookInbox.id == inbox_id, WebhookInbox.state == InboxState.PENDING.value)
-            .values(
-                attempts=attempts,
-                last_error=reason,
-                state=case((attempts >= MAX_ATTEMPTS, InboxState.FAILED.value), else_=InboxState.PENDING.value),
-                processed_at=case((attempts >= MAX_ATTEMPTS, now), else_=None),
-            )
-        )
+        inbox = WebhookInboxStore(session)
+        state = inbox.count_failure(inbox_id, reason, max_attempts=MAX_ATTEMPTS, now=now)
         if seen is not None:
-            _record_webhook_seen(session, *seen)
-        state = session.scalar(select(WebhookInbox.state).where(WebhookInbox.id == inbox_id))
-    return str(state)
-
-
-def _record_webhook_seen(session: Session, account_id: int, stream: str, received_at: datetime) -> None:
-    """Move ``last_webhook_at`` of the account's stream forward (never back: processing order is not arrival order)."""
-    table = SyncState.__table__
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    session.execute(
-        insert(table)
-        .values(account_id=account_id, stream=stream, last_webhook_at=received_at, backfill_done=False,
-                last_error="", consecutive_failures=0)
-        .on_conflict_do_nothing(index_elements=[table.c.account_id, table.c.stream])
-    )
-    session.execute(
-        update(SyncState)
-        .where(
-            SyncState.account_id == account_id,
-            SyncState.stream == stream,
-            (SyncState.last_webhook_at.is_(None)) | (SyncState.last_webhook_at < received_at),
-        )
-        .values(last_webhook_at=received_at)
-    )
+            inbox.record_seen(*seen)
+    return state
 
 
 def pending_webhooks(session: Session, older_than: datetime, *, limit: int = 500) -> list[int]:
@@ -527,13 +458,7 @@ def pending_webhooks(session: Session, older_than: datetime, *, limit: int = 500
 
     ``older_than`` keeps the sweep off rows whose own job was enqueued a moment ago.
     """
-    stmt = (
-        select(WebhookInbox.id)
-        .where(WebhookInbox.state == InboxState.PENDING.value, WebhookInbox.received_at < older_than)
-        .order_by(WebhookInbox.received_at, WebhookInbox.id)
-        .limit(limit)
-    )
-    return list(session.scalars(stmt))
+    return WebhookInboxStore(session).pending(older_than, limit=limit)
 
 
 def _one_line(error: BaseException) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -25,10 +26,16 @@ from returnbridge.errors import UserFacingError
 from returnbridge.sync.runtime import Runtime
 from returnbridge.sync.webhooks import WebhookIntake
 from returnbridge.web.account import account_router
+from returnbridge.web.api.cases import cases_api_router
+from returnbridge.web.api_tokens_page import api_tokens_router
 from returnbridge.web.auth import Forbidden, NotSignedIn, SessionStore, SignedInUser, current_user
+from returnbridge.web.auth.api_tokens import ApiTokenStore
 from returnbridge.web.auth.guards import forbidden_handler, not_signed_in_handler
 from returnbridge.web.auth.headers import SecurityHeaders
 from returnbridge.web.auth.routes import auth_router
+from returnbridge.web.bulk_decisions import bulk_router
+from returnbridge.web.case_actions import CaseActions
+from returnbridge.web.case_page import case_page_router
 from returnbridge.web.connect import connect_router
 from returnbridge.web.connections import connections_router
 from returnbridge.web.flash import Flasher
@@ -67,8 +74,10 @@ def create_app(
     app.state.webhook_waker = waker
     store = SessionStore(runtime.sessions, runtime.settings)
     app.state.session_store = store
+    app.state.api_token_store = ApiTokenStore(runtime.sessions)
     app.state.flasher = Flasher(runtime.settings.resolved_secret_key())
-    app.add_middleware(SecurityHeaders, https=runtime.settings.public_url.startswith("https://"))
+    app.add_middleware(SecurityHeaders, https=runtime.settings.public_url.startswith("https://"),
+                       extra_img_sources=_plain_http_image_origins(runtime))
     app.add_exception_handler(NotSignedIn, not_signed_in_handler)
     app.add_exception_handler(Forbidden, forbidden_handler)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -80,6 +89,11 @@ def create_app(
     app.include_router(connections_router(runtime))
     app.include_router(settings_router(runtime))
     app.include_router(sync_router(runtime, sync_runner))
+    case_actions = CaseActions(runtime)
+    app.include_router(bulk_router(case_actions))  # before /cases/{case_id}/...: "bulk" is not a case id
+    app.include_router(case_page_router(runtime, case_actions))
+    app.include_router(cases_api_router(case_actions))
+    app.include_router(api_tokens_router(runtime))
 
     @app.get("/", include_in_schema=False)
     def home(_user: SignedInUser = Depends(current_user)) -> RedirectResponse:
@@ -109,6 +123,12 @@ def create_app(
         return JSONResponse({"status": "ok", "database": "ok"})
 
     return app
+
+
+def _plain_http_image_origins(runtime: Runtime) -> tuple[str, ...]:
+    """The TikTok base when it is plain HTTP (the emulator): its product and evidence images must show too."""
+    parts = urlsplit(runtime.settings.tiktok_api_base)
+    return (f"{parts.scheme}://{parts.netloc}",) if parts.scheme == "http" and parts.netloc else ()
 
 
 def _ping(runtime: Runtime) -> None:

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from returnbridge.domain.roles import Role
+from returnbridge.web.auth.api_tokens import ApiTokenStore, bearer_token
 from returnbridge.web.auth.client import is_api, is_https
 from returnbridge.web.auth.sessions import SESSION_COOKIE, SessionStore, SignedInUser, same_token
 
@@ -29,7 +30,12 @@ CSRF_FIELD = "csrf_token"
 
 
 class NotSignedIn(Exception):
-    """No valid session: the sign-in page (pages) or 401 (API)."""
+    """No valid session or API token: the sign-in page (pages) or 401 (API)."""
+
+    def __init__(self, message: str = "Sign in first.", *, forget_cookie: bool = True) -> None:
+        super().__init__(message)
+        self.message = message
+        self.forget_cookie = forget_cookie  # a bad API token says nothing about the browser's session cookie
 
 
 class Forbidden(Exception):
@@ -44,13 +50,23 @@ async def current_user(request: Request) -> SignedInUser:
     """The signed-in user (also put on ``request.state.user`` for templates); checks CSRF on writes."""
     user: SignedInUser | None = getattr(request.state, "user", None)
     if user is None:
-        token = request.cookies.get(SESSION_COOKIE)
-        store: SessionStore = request.app.state.session_store
-        user = await run_in_threadpool(store.find, token) if token else None
-        if user is None:
-            raise NotSignedIn()
+        bearer = bearer_token(request) if is_api(request) else None
+        if bearer is not None:
+            tokens: ApiTokenStore = request.app.state.api_token_store
+            user = await run_in_threadpool(tokens.find, bearer) if bearer else None
+            if user is None:
+                raise NotSignedIn("This API token is not valid: it is unknown, revoked, or its user is disabled.",
+                                  forget_cookie=False)
+        else:
+            token = request.cookies.get(SESSION_COOKIE)
+            store: SessionStore = request.app.state.session_store
+            user = await run_in_threadpool(store.find, token) if token else None
+            if user is None:
+                raise NotSignedIn()
         request.state.user = user
-    if request.method not in SAFE_METHODS and not getattr(request.state, "csrf_checked", False):
+    # Only cookie sessions need the CSRF token: a bearer token is never sent by the browser on its own.
+    if (request.method not in SAFE_METHODS and user.api_token_id is None
+            and not getattr(request.state, "csrf_checked", False)):
         await _check_csrf(request, user)
         request.state.csrf_checked = True
     return user
@@ -98,16 +114,19 @@ def next_after_sign_in(value: str | None) -> str:
     return value
 
 
-async def not_signed_in_handler(request: Request, _error: Exception) -> Response:
+async def not_signed_in_handler(request: Request, error: Exception) -> Response:
     if is_api(request):
-        response: Response = JSONResponse({"detail": "Sign in first."}, status_code=401)
+        message = error.message if isinstance(error, NotSignedIn) else "Sign in first."
+        response: Response = JSONResponse({"detail": message}, status_code=401,
+                                          headers={"www-authenticate": "Bearer"})
     else:
         target = "/login"
         if request.method in SAFE_METHODS and request.url.path != "/":
             path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             target += "?next=" + quote(path, safe="")
         response = RedirectResponse(target, status_code=303)
-    if SESSION_COOKIE in request.cookies:  # an expired or unknown session: forget it
+    forget = not isinstance(error, NotSignedIn) or error.forget_cookie
+    if forget and SESSION_COOKIE in request.cookies:  # an expired or unknown session: forget it
         response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax",
                                secure=is_https(request, request.app.state.runtime.settings))
     return response

@@ -2,16 +2,25 @@
 
 The CSP allows only this origin's own files: no inline script, no inline style, no framing. Pages therefore keep
 all CSS in ``app.css`` and all behaviour in ``app.js`` (no ``style=``, ``onclick=`` or ``<script>`` bodies).
+Images are the exception: product photos and buyer evidence come from TikTok's CDNs, whose host names vary by region
+and over time, so any HTTPS image is allowed (an image cannot run script); a plain-HTTP TikTok base (the emulator,
+the demo) is added by name.
 """
 
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+_CSP_TEMPLATE = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:{extra_img}; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "object-src 'none'"
 )
+CONTENT_SECURITY_POLICY = _CSP_TEMPLATE.format(extra_img="")
+
+
+def content_security_policy(extra_img_sources: tuple[str, ...] = ()) -> str:
+    return _CSP_TEMPLATE.format(extra_img="".join(f" {source}" for source in extra_img_sources))
 
 SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
     ("content-security-policy", CONTENT_SECURITY_POLICY),
@@ -27,10 +36,12 @@ HSTS = ("strict-transport-security", "max-age=31536000")
 class SecurityHeaders:
     """Pure ASGI middleware (not ``BaseHTTPMiddleware``, which would buffer streamed responses)."""
 
-    def __init__(self, app: ASGIApp, *, https: bool) -> None:
+    def __init__(self, app: ASGIApp, *, https: bool, extra_img_sources: tuple[str, ...] = ()) -> None:
         self.app = app
+        headers = [(k, content_security_policy(extra_img_sources) if k == "content-security-policy" else v)
+                   for k, v in SECURITY_HEADERS]
         # HSTS only when the public URL is HTTPS: sent over plain HTTP it would lock a local setup out.
-        self.headers = [(k.encode(), v.encode()) for k, v in (*SECURITY_HEADERS, *((HSTS,) if https else ()))]
+        self.headers = [(k.encode(), v.encode()) for k, v in (*headers, *((HSTS,) if https else ()))]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

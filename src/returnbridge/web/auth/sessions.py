@@ -31,8 +31,9 @@ class SignedInUser:
     id: int
     email: str
     role: Role
-    session_id: int
+    session_id: int  # 0 when signed in by an API token
     csrf_token: str
+    api_token_id: int | None = None  # set when the request carried a personal API token instead of a cookie
 
     def can(self, minimum: Role | str) -> bool:
         return self.role.allows(Role(minimum))

@@ -49,9 +49,40 @@
     });
   }
 
+  // <span class="countdown" data-deadline="ISO time">: the time left until a seller deadline, kept current.
+  function countdownText(deadline, now) {
+    var seconds = Math.round((deadline - now) / 1000);
+    var span = Math.abs(seconds);
+    var days = Math.floor(span / 86400);
+    var hours = Math.floor((span % 86400) / 3600);
+    var minutes = Math.floor((span % 3600) / 60);
+    var text = days ? days + " d " + hours + " h" : hours ? hours + " h " + minutes + " min" : minutes + " min";
+    return seconds >= 0 ? text + " left" : "overdue by " + text;
+  }
+
+  function countdowns() {
+    var spans = document.querySelectorAll(".countdown[data-deadline]");
+    if (!spans.length) {
+      return;
+    }
+    function tick() {
+      var now = Date.now();
+      spans.forEach(function (span) {
+        var deadline = Date.parse(span.getAttribute("data-deadline"));
+        if (!isNaN(deadline)) {
+          span.textContent = countdownText(deadline, now);
+          span.classList.toggle("overdue", deadline < now);
+        }
+      });
+    }
+    tick();
+    window.setInterval(tick, 30000);
+  }
+
   window.returnbridge = { csrfToken: csrfToken, fetch: apiFetch };
   document.addEventListener("DOMContentLoaded", function () {
     confirmForms();
     copyButtons();
+    countdowns();
   });
 })();
