@@ -109,6 +109,32 @@ def emulator_shopify(
     )
 
 
+@emulator_app.command("woocommerce")
+def emulator_woocommerce(
+    port: Annotated[int, typer.Option(help="Port to listen on (127.0.0.1).")] = 8603,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    consumer_key: Annotated[str, typer.Option(help="The consumer key clients use.")] = "ck_emulator_key",
+    consumer_secret: Annotated[str, typer.Option(help="The consumer secret.")] = "cs_emulator_secret",
+    latency_ms: Annotated[int, typer.Option(min=0, help="Added latency per request.")] = 0,
+) -> None:
+    """Run the WooCommerce REST API v3 emulator (control API under /_emulator/)."""
+    from returnbridge.emulators.woocommerce.server import run
+
+    run(host=host, port=port, consumer_key=consumer_key, consumer_secret=consumer_secret, latency_ms=latency_ms)
+
+
+@emulator_app.command("prestashop")
+def emulator_prestashop(
+    port: Annotated[int, typer.Option(help="Port to listen on (127.0.0.1).")] = 8604,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    key: Annotated[str, typer.Option(help="The webservice key.")] = "PSWEBSERVICEEMULATORKEY00000000A",
+) -> None:
+    """Run the PrestaShop webservice emulator (control API under /_emulator/)."""
+    from returnbridge.emulators.prestashop.server import run
+
+    run(host=host, port=port, key=key)
+
+
 @app.command()
 def demo(
     port: Annotated[int, typer.Option(help="Port of the back-office (127.0.0.1).")] = 8600,

@@ -86,7 +86,8 @@ RestockLocId = Annotated[str | None, typer.Option(help="Location id for --restoc
 Trigger = Annotated[str | None, typer.Option(help="package_approved | refund_completed.")]
 Lookup = Annotated[list[str] | None, typer.Option(
     "--lookup", help="Order lookup strategy, in order (repeat): name[:prefix=..,suffix=..], tag[:prefix=..], "
-    "note_attribute:key=.., source_identifier, metafield:namespace=..,key=..")]
+    "note_attribute:key=.., source_identifier, metafield:namespace=..,key=.. (Shopify); meta:key=.. (WooCommerce); "
+    "field:key=.. (PrestaShop)")]
 Account = Annotated[list[int] | None, typer.Option("--account", help="Only these TikTok account ids (repeat).")]
 
 
@@ -114,6 +115,49 @@ def add_shopify(
     with _runtime() as runtime:
         view = add_shopify_store(runtime, domain=domain, access_token=token, name=name, settings=changes,
                                  shop_domain=shop_domain)
+    _out().print(f"Store {view.id} added: {view.name} ({view.base_url}), mirroring {view.settings['mirroring']}")
+
+
+@stores_app.command("add-woocommerce")
+def add_woocommerce(
+    url: Annotated[str, typer.Option(help="Site URL (https://shop.example.com).")],
+    keys_stdin: Annotated[bool, typer.Option("--keys-stdin", help="Read the consumer key, then the secret, one per "
+                                             "line, from stdin.")] = False,
+    auth: Annotated[str, typer.Option(help="basic (HTTP Basic over HTTPS) or query (keys in the query string).")]
+    = "basic",
+    name: Annotated[str, typer.Option(help="A name for the store.")] = "",
+    mirroring: Mirroring = None, auto_restock: AutoRestock = None, lookup: Lookup = None, account: Account = None,
+) -> None:
+    """Add a WooCommerce site (REST API v3). Keys come from stdin, never from arguments."""
+    from returnbridge.sync.stores import add_woocommerce_store
+
+    if not keys_stdin:
+        raise UserFacingError("pass --keys-stdin and pipe the consumer key and secret in, one per line")
+    key, secret = sys.stdin.readline().strip(), sys.stdin.readline().strip()
+    changes = _settings_changes(mirroring, auto_restock, None, None, None, lookup, account)
+    with _runtime() as runtime:
+        view = add_woocommerce_store(runtime, url=url, consumer_key=key, consumer_secret=secret, auth=auth,
+                                     name=name, settings=changes)
+    _out().print(f"Store {view.id} added: {view.name} ({view.base_url}), mirroring {view.settings['mirroring']}")
+
+
+@stores_app.command("add-prestashop")
+def add_prestashop(
+    url: Annotated[str, typer.Option(help="Shop URL (https://shop.example.com).")],
+    key_stdin: Annotated[bool, typer.Option("--key-stdin", help="Read the webservice key from stdin.")] = False,
+    name: Annotated[str, typer.Option(help="A name for the store.")] = "",
+    mirroring: Mirroring = None, auto_restock: AutoRestock = None, restock_trigger: Trigger = None,
+    lookup: Lookup = None, account: Account = None,
+) -> None:
+    """Add a PrestaShop shop (webservice). The key comes from stdin, never from arguments."""
+    from returnbridge.sync.stores import add_prestashop_store
+
+    if not key_stdin:
+        raise UserFacingError("pass --key-stdin and pipe the webservice key in")
+    key = sys.stdin.readline().strip()
+    changes = _settings_changes(mirroring, auto_restock, None, None, restock_trigger, lookup, account)
+    with _runtime() as runtime:
+        view = add_prestashop_store(runtime, url=url, webservice_key=key, name=name, settings=changes)
     _out().print(f"Store {view.id} added: {view.name} ({view.base_url}), mirroring {view.settings['mirroring']}")
 
 

@@ -369,7 +369,7 @@ class Store(Base):
         # shops on one URL (told apart by token), so the shop domain is part of the identity. Platforms whose base
         # URL is the store leave ``shop_domain`` empty.
         UniqueConstraint("platform", "base_url", "shop_domain", name="uq_stores_identity"),
-        CheckConstraint("platform IN ('shopify', 'magento', 'woocommerce')", name="platform"),
+        CheckConstraint("platform IN ('shopify', 'magento', 'woocommerce', 'prestashop')", name="platform"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

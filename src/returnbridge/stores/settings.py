@@ -30,7 +30,7 @@ class CurrencyMismatch(StrEnum):
     HOLD = "hold"
 
 
-LookupKind = Literal["name", "tag", "note_attribute", "source_identifier", "metafield"]
+LookupKind = Literal["name", "tag", "note_attribute", "source_identifier", "metafield", "meta", "field"]
 
 
 class LookupStrategy(BaseModel):
@@ -39,7 +39,9 @@ class LookupStrategy(BaseModel):
     ``name``: the order name is ``prefix + id + suffix``; ``tag``: a tag ``prefix + id + suffix``; ``note_attribute``:
     a note attribute (customAttributes) named ``key`` holds the id (not filterable, so recent orders matching
     ``scan_query`` are read); ``source_identifier``: the order's source identifier is the id; ``metafield``: an
-    admin-filterable metafield ``namespace.key`` holds the id.
+    admin-filterable metafield ``namespace.key`` holds the id. WooCommerce: ``meta``: the order meta ``key`` holds
+    the id (no meta filter: the ``scan_pages`` × 100 most recent orders are read); ``name``: the order number.
+    PrestaShop: ``name``: the order reference; ``field``: the orders field named ``key`` (filterable).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -56,6 +58,8 @@ class LookupStrategy(BaseModel):
     def _needs(self) -> LookupStrategy:
         if self.kind == "note_attribute" and not self.key:
             raise ValueError("a note_attribute lookup needs the attribute key")
+        if self.kind in ("meta", "field") and not self.key:
+            raise ValueError(f"a {self.kind} lookup needs the key (the meta key or field name)")
         if self.kind == "metafield" and not (self.namespace and self.key):
             raise ValueError("a metafield lookup needs namespace and key")
         return self

@@ -46,6 +46,9 @@ _REFUND_COMPLETED = frozenset({"RETURN_OR_REFUND_REQUEST_COMPLETE"})
 # TikTok ended the return: rejected (the request or the received package) or cancelled (buyer, TikTok, appeal lost).
 _ENDED = frozenset({StoreStatus.REJECTED, StoreStatus.CANCELLED})
 _LEGACY_BY_NAME = {name: modern for name, modern in LEGACY_STATUSES.values()}
+# Platforms whose only exactly-once restock is the refund's own (WooCommerce's ``api_restock``): returned units go
+# back with the recorded refund and get no restock effect of their own (one path per unit).
+RESTOCK_THROUGH_REFUND = frozenset({"woocommerce"})
 
 
 @dataclass(frozen=True)
@@ -93,8 +96,10 @@ def _currency_problem(case: Case, lines: Sequence[CaseLine]) -> str:
     return ""
 
 
-def due_effects(case: Case, lines: Sequence[CaseLine], settings: StoreSettings) -> list[PlannedEffect]:
-    """The effects this case calls for in a store with ``settings`` (pure; no I/O)."""
+def due_effects(case: Case, lines: Sequence[CaseLine], settings: StoreSettings, *,
+                restock_through_refund: bool = False) -> list[PlannedEffect]:
+    """The effects this case calls for in a store with ``settings`` (pure; no I/O). ``restock_through_refund``:
+    the platform restocks returned units with the refund (``RESTOCK_THROUGH_REFUND``)."""
     if not settings.enabled or not settings.covers(case.account_id):
         return []
     kind = CaseKind(case.kind)
@@ -113,18 +118,19 @@ def due_effects(case: Case, lines: Sequence[CaseLine], settings: StoreSettings) 
     if record and refunded:
         amounts = refund_amounts(case)
         cancel_restock = kind is CaseKind.CANCELLATION and settings.auto_restock
+        returned_restock = restock_through_refund and settings.auto_restock and returns_units and not partial
         planned.append(PlannedEffect("refund", case.currency, case.refund_total, {
             **common,
             "amounts": amounts.to_json() if amounts is not None else None,
             # A partial refund is money only: the buyer keeps the units, so no line is marked refunded.
             "units": [] if partial else units,
-            "restock_through_refund": cancel_restock,
+            "restock_through_refund": cancel_restock or returned_restock,
         }))
     if returns_units and classify(kind, case.tiktok_status).store_status in _ENDED:
         # Kept by ``plan_effects`` only where a return effect exists (see the module docstring).
         rejected = classify(kind, case.tiktok_status).store_status is StoreStatus.REJECTED
         planned.append(PlannedEffect("return_cancel", case.currency, None, {**common, "rejected": rejected}))
-    if settings.auto_restock and returns_units and not partial:
+    if settings.auto_restock and returns_units and not partial and not (restock_through_refund and record):
         approved = settings.restock_trigger is RestockTrigger.PACKAGE_APPROVED
         if status in (_PACKAGE_APPROVED if approved else _REFUND_COMPLETED):
             planned.append(PlannedEffect("restock", case.currency, None, {**common, "units": units}))
@@ -147,7 +153,8 @@ def plan_effects(session: Session, case_ids: Sequence[int], *, stores: Sequence[
     rows: list[dict[str, Any]] = []
     for case, lines in repo.cases_with_lines(case_ids):
         for store, store_settings in settings:
-            for effect in due_effects(case, lines, store_settings):
+            for effect in due_effects(case, lines, store_settings,
+                                      restock_through_refund=store.platform in RESTOCK_THROUGH_REFUND):
                 rows.append(_row(store.id, case.id, effect, now))
     cancels = [row for row in rows if row["kind"] == "return_cancel"]
     if cancels:

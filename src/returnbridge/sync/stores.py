@@ -4,7 +4,8 @@ effects list and the retry of a held effect. The service the web UI and the CLI 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -189,6 +190,68 @@ def remove_store(runtime: Runtime, store_id: int, *, force: bool = False) -> Rem
         return RemovedStore(view, effects, matches)
 
 
+def site_url(url: str, what: str) -> str:
+    """A store's site URL: ``https://`` added when no scheme is given; plain http only for this machine."""
+    url = url.strip().rstrip("/")
+    if not url:
+        raise StoreServiceError(f"the {what} site URL is required (e.g. https://shop.example.com)")
+    return url if url.startswith(("http://", "https://")) else f"https://{url}"
+
+
+def _add_store(runtime: Runtime, platform: str, base_url: str, name: str, credentials: str,
+               settings: Mapping[str, Any] | None) -> StoreView:
+    parsed = parse_settings(settings or {})
+    with transaction(runtime.sessions) as session:
+        repo = StoreRepository(session, runtime.box)
+        if any(s.platform == platform and s.base_url == base_url for s in repo.all()):
+            raise StoreServiceError(f"store {base_url} is already added")
+        store = repo.add(platform, name or base_url.split("://", 1)[-1], base_url, credentials,
+                         parsed.model_dump(mode="json"))
+        if parsed.enabled:
+            mirror_plan.backfill(session, store)
+        return _view(store)
+
+
+def add_woocommerce_store(
+    runtime: Runtime, *, url: str, consumer_key: str, consumer_secret: str, auth: str = "basic", name: str = "",
+    settings: Mapping[str, Any] | None = None,
+) -> StoreView:
+    """Add a WooCommerce site; the consumer key and secret are encrypted at rest. ``auth``: ``basic`` (HTTP Basic
+    over HTTPS) or ``query`` (keys in the query string, where the server strips ``Authorization``)."""
+    from returnbridge.stores.adapter import StoreError
+    from returnbridge.stores.woocommerce.client import check_transport_security
+
+    if not consumer_key.strip() or not consumer_secret.strip():
+        raise StoreServiceError("the consumer key and secret are both required")
+    if auth not in ("basic", "query"):
+        raise StoreServiceError("auth must be basic or query")
+    base_url = site_url(url, "WooCommerce")
+    try:
+        check_transport_security(base_url)
+    except StoreError as insecure:
+        raise StoreServiceError(insecure.message) from None
+    credentials = json.dumps({"consumer_key": consumer_key.strip(), "consumer_secret": consumer_secret.strip(),
+                              "auth": auth})
+    return _add_store(runtime, "woocommerce", base_url, name, credentials, settings)
+
+
+def add_prestashop_store(
+    runtime: Runtime, *, url: str, webservice_key: str, name: str = "", settings: Mapping[str, Any] | None = None
+) -> StoreView:
+    """Add a PrestaShop shop; the webservice key (sent as the Basic user name) is encrypted at rest."""
+    from returnbridge.stores.adapter import StoreError
+    from returnbridge.stores.prestashop.client import check_transport_security
+
+    if not webservice_key.strip():
+        raise StoreServiceError("the webservice key is empty")
+    base_url = site_url(url, "PrestaShop")
+    try:
+        check_transport_security(base_url)
+    except StoreError as insecure:
+        raise StoreServiceError(insecure.message) from None
+    return _add_store(runtime, "prestashop", base_url, name, webservice_key.strip(), settings)
+
+
 def list_stores(runtime: Runtime) -> list[StoreView]:
     with transaction(runtime.sessions) as session:
         effects = StoreEffectRepository(session)
@@ -281,13 +344,40 @@ def held_or_failed(runtime: Runtime, store_id: int | None = None) -> list[Effect
     return list_effects(runtime, store_id=store_id, states=[HELD, FAILED])
 
 
+def _shopify_adapter(store: Store, token: str) -> StoreAdapter:
+    from returnbridge.stores.shopify import ShopifyAdapter, ShopifyClient
+
+    return ShopifyAdapter(ShopifyClient(store.base_url, token), store.base_url)
+
+
+def _woocommerce_adapter(store: Store, credentials: str) -> StoreAdapter:
+    from returnbridge.stores.woocommerce import WooCommerceAdapter, WooCommerceClient
+
+    keys = json.loads(credentials)
+    client = WooCommerceClient(store.base_url, keys["consumer_key"], keys["consumer_secret"],
+                               auth=keys.get("auth", "basic"))
+    return WooCommerceAdapter(client, store.base_url)
+
+
+def _prestashop_adapter(store: Store, key: str) -> StoreAdapter:
+    from returnbridge.stores.prestashop import PrestaShopAdapter, PrestaShopClient
+
+    return PrestaShopAdapter(PrestaShopClient(store.base_url, key), store.base_url)
+
+
+# Platform → adapter factory (store, decrypted credentials). A new platform adds one entry.
+ADAPTERS: dict[str, Callable[[Store, str], StoreAdapter]] = {
+    "shopify": _shopify_adapter,
+    "woocommerce": _woocommerce_adapter,
+    "prestashop": _prestashop_adapter,
+}
+
+
 def adapter_for(runtime: Runtime, store: Store) -> StoreAdapter:
     """The platform adapter for a store, with its decrypted credentials (never logged)."""
-    if store.platform == "shopify":
-        from returnbridge.stores.shopify import ShopifyAdapter, ShopifyClient
-
-        with transaction(runtime.sessions) as session:
-            token = StoreRepository(session, runtime.box).credentials(store)
-        return ShopifyAdapter(ShopifyClient(store.base_url, token), store.base_url)
-    raise StoreServiceError(f"{store.platform} stores are not supported yet")
-
+    factory = ADAPTERS.get(store.platform)
+    if factory is None:
+        raise StoreServiceError(f"{store.platform} stores are not supported yet")
+    with transaction(runtime.sessions) as session:
+        credentials = StoreRepository(session, runtime.box).credentials(store)
+    return factory(store, credentials)

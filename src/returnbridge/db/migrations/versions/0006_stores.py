@@ -28,7 +28,9 @@ def upgrade() -> None:
         sa.Column("settings", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint("platform IN ('shopify', 'magento', 'woocommerce')", name=op.f("ck_stores_platform")),
+        sa.CheckConstraint(
+            "platform IN ('shopify', 'magento', 'woocommerce', 'prestashop')", name=op.f("ck_stores_platform")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_stores")),
         sa.UniqueConstraint("platform", "base_url", "shop_domain", name="uq_stores_identity"),
     )
