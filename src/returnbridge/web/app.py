@@ -29,9 +29,11 @@ from returnbridge.web.auth import Forbidden, NotSignedIn, SessionStore, SignedIn
 from returnbridge.web.auth.guards import forbidden_handler, not_signed_in_handler
 from returnbridge.web.auth.headers import SecurityHeaders
 from returnbridge.web.auth.routes import auth_router
+from returnbridge.web.cases_api import cases_api_router
 from returnbridge.web.connect import connect_router
 from returnbridge.web.flash import Flasher
 from returnbridge.web.pages import STATIC_DIR
+from returnbridge.web.returns import returns_router
 from returnbridge.web.team import team_router
 from returnbridge.web.webhooks import IntakeWriter, WebhookWaker, webhook_router
 
@@ -67,6 +69,8 @@ def create_app(runtime: Runtime, *, on_webhook: Callable[[int], None]) -> FastAP
     app.include_router(auth_router(runtime, store))
     app.include_router(account_router(runtime))
     app.include_router(team_router(runtime))
+    app.include_router(returns_router(runtime))
+    app.include_router(cases_api_router(runtime))
 
     @app.get("/", include_in_schema=False)
     def home(_user: SignedInUser = Depends(current_user)) -> RedirectResponse:
