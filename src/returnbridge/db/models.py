@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     ForeignKey,
@@ -508,3 +509,19 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+# --- grid tab counters (issue 6) -----------------------------------------------------------------------------------
+
+
+class CaseTabCount(Base):
+    """How many cases an account has per status tab and needs-action flag, kept exact by database triggers on
+    ``cases`` (migration 0009), so the grid's tab strip is a read of a few dozen rows instead of a count over
+    every case. Written only by the triggers; a moved case decrements one counter and increments another."""
+
+    __tablename__ = "case_tab_counts"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("tiktok_accounts.id", ondelete="CASCADE"), primary_key=True)
+    tab: Mapped[str] = mapped_column(String(32), primary_key=True)
+    needs_action: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    case_count: Mapped[int] = mapped_column(BigInteger)

@@ -36,10 +36,12 @@ from returnbridge.web.auth.routes import auth_router
 from returnbridge.web.bulk_decisions import bulk_router
 from returnbridge.web.case_actions import CaseActions
 from returnbridge.web.case_page import case_page_router
+from returnbridge.web.cases_api import case_list_api_router
 from returnbridge.web.connect import connect_router
 from returnbridge.web.connections import connections_router
 from returnbridge.web.flash import Flasher
 from returnbridge.web.pages import STATIC_DIR
+from returnbridge.web.returns import returns_router
 from returnbridge.web.settings_page import settings_router
 from returnbridge.web.sync_runs import SyncRunner, sync_router
 from returnbridge.web.team import team_router
@@ -86,6 +88,9 @@ def create_app(
     app.include_router(auth_router(runtime, store))
     app.include_router(account_router(runtime))
     app.include_router(team_router(runtime))
+    app.include_router(returns_router(runtime))
+    # The list (GET /api/v1/cases) before the case routes under /api/v1/cases/{case_id}.
+    app.include_router(case_list_api_router(runtime))
     app.include_router(connections_router(runtime))
     app.include_router(settings_router(runtime))
     app.include_router(sync_router(runtime, sync_runner))

@@ -9,6 +9,7 @@ PostgreSQL from walking the (column, id) index and makes them sort the whole tab
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from returnbridge.db.models import AccountStatus, Case, CaseLine, TikTokAccount
+from returnbridge.db.models import AccountStatus, Case, CaseLine, CaseTabCount, TikTokAccount
 from returnbridge.db.money import MicroAmount
 from returnbridge.db.types import UTCDateTime
 from returnbridge.domain.case_view import (
@@ -137,6 +138,14 @@ _ROW_COLUMNS = (
 )
 
 
+# A search that is one word of digits may be a return or order id; one word may be a seller SKU.
+_ID_LIKE = re.compile(r"^[0-9]{6,64}$")
+_ONE_WORD = re.compile(r"^\S{1,255}$")
+# Exact matches up to this many are handed to the page query as a list of ids (a primary-key lookup every planner
+# takes); more than that stay a sub-select.
+_EXACT_IDS = 1000
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -169,6 +178,7 @@ class CaseList:
     def __init__(self, session: Session, label_set: LabelSet = LabelSet.CURRENT) -> None:
         self.session = session
         self.label_set = label_set
+        self._searches: dict[str, ColumnElement[bool]] = {}
 
     # -- filters --
 
@@ -208,10 +218,40 @@ class CaseList:
         if view.sku is not None:
             where.append(exists().where(CaseLine.case_id == Case.id, CaseLine.seller_sku == view.sku))
         if view.q is not None:
-            needle = search_needle(view.q)
-            if needle:
-                where.append(Case.search_text.like(f"%{_escape_like(needle)}%", escape="\\"))
+            search = self.search(view.q)
+            if search is not None:
+                where.append(search)
         return where
+
+    def search(self, q: str) -> ColumnElement[bool] | None:
+        """What the search box matches: an exact return id, order id or seller SKU when the text is one (an index
+        lookup, a few milliseconds over a million cases); otherwise any case whose ids, SKUs or product names
+        contain the text (a scan of the search text, whose cost grows with the table).
+
+        Decided once per text and kept, so the page and its tab counts filter the same way.
+        """
+        text = q.strip()
+        if text in self._searches:
+            return self._searches[text]
+        found: ColumnElement[bool] | None = None
+        if _ID_LIKE.match(text):
+            found = self._exact(select(Case.id).where(or_(Case.order_id == text, Case.tiktok_id == text)))
+        if found is None and _ONE_WORD.match(text):
+            found = self._exact(select(CaseLine.case_id).where(CaseLine.seller_sku == text))
+        if found is None:
+            needle = search_needle(text)
+            if needle:
+                found = Case.search_text.like(f"%{_escape_like(needle)}%", escape="\\")
+        self._searches[text] = found  # type: ignore[assignment]
+        return found
+
+    def _exact(self, ids: Select[Any]) -> ColumnElement[bool] | None:
+        matched = list(self.session.scalars(ids.limit(_EXACT_IDS + 1)))
+        if not matched:
+            return None
+        if len(matched) <= _EXACT_IDS:
+            return Case.id.in_(sorted(set(matched)))
+        return Case.id.in_(ids)
 
     def tab_filter(self, tab: str) -> list[ColumnElement[bool]]:
         if tab == ALL_TAB:
@@ -325,15 +365,27 @@ class CaseList:
     # -- tab counts --
 
     def tab_counts(self, view: CaseView) -> list[TabCount]:
-        """The tab strip with counts under the view's other filters: All, Needs action, then the label set's tabs."""
-        stmt = (
-            select(Case.tab, Case.needs_action, func.count())
-            .where(*self.filters(view))
-            .group_by(Case.tab, Case.needs_action)
-        )
+        """The tab strip with counts under the view's other filters: All, Needs action, then the label set's tabs.
+
+        Without filters (or with only the account view), the counters the database keeps per account, tab and
+        needs-action flag are summed (``case_tab_counts``, a few dozen rows whatever the number of cases); any
+        other filter counts the matching cases.
+        """
+        if set(view.applied_filters()) <= {"tab", "account"}:
+            stmt = select(CaseTabCount.tab, CaseTabCount.needs_action, func.sum(CaseTabCount.case_count))
+            if view.account:
+                stmt = stmt.where(CaseTabCount.account_id.in_([int(a) for a in view.account]))
+            stmt = stmt.group_by(CaseTabCount.tab, CaseTabCount.needs_action)
+        else:
+            stmt = (
+                select(Case.tab, Case.needs_action, func.count())
+                .where(*self.filters(view))
+                .group_by(Case.tab, Case.needs_action)
+            )
         total = acting = 0
         by_tab: dict[str, int] = {}
-        for tab, needs_action, count in self.session.execute(stmt):
+        for tab, needs_action, summed in self.session.execute(stmt):
+            count = int(summed or 0)  # PostgreSQL sums a bigint as numeric
             total += count
             if needs_action:
                 acting += count

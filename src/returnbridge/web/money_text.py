@@ -1,0 +1,40 @@
+"""Amounts as the merchant reads them: the decimal string in the currency's own precision, then the currency code.
+
+Never through float. Precision comes from ISO 4217 minor units (yen and won have none, dinars three); an amount with
+more digits than its currency uses keeps them all, since hiding digits would misstate what TikTok sent.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+# ISO 4217 currencies without minor units, plus IDR, which TikTok Shop prices in whole rupiah.
+ZERO_DECIMAL = frozenset({
+    "BIF", "CLP", "DJF", "GNF", "IDR", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV",
+    "XAF", "XOF", "XPF",
+})
+THREE_DECIMAL = frozenset({"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"})
+
+
+def minor_units(currency: str) -> int:
+    code = currency.upper()
+    if code in ZERO_DECIMAL:
+        return 0
+    if code in THREE_DECIMAL:
+        return 3
+    return 2
+
+
+def amount_text(amount: Decimal) -> str:
+    """Just the number, without the currency; callers that know the currency use ``money_text``."""
+    return format(amount, "f")
+
+
+def money_text(amount: Decimal | None, currency: str) -> str:
+    """``"12.50 USD"``, ``"1500 JPY"``; empty when TikTok sent no amount."""
+    if amount is None:
+        return ""
+    places = Decimal(1).scaleb(-minor_units(currency))
+    shown = amount.quantize(places) if amount == amount.quantize(places) else amount.normalize()
+    text = format(shown, "f")
+    return f"{text} {currency}".strip()
