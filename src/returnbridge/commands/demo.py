@@ -164,7 +164,8 @@ def _serve(runtime: Runtime, options: DemoOptions, emulator_url: str, control: h
            shopify: DemoShopify) -> None:
     jobs = Jobs(runtime)
     app = create_app(runtime, on_webhook=lambda inbox_id: jobs.process_webhook(inbox_id),
-                     on_sync_run=lambda run_id: jobs.sync_run(run_id))
+                     on_sync_run=lambda run_id: jobs.sync_run(run_id),
+                     on_mirror=lambda store_id: jobs.mirror(store_id))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=options.port, log_level="warning"))
     web = threading.Thread(target=server.run, name="web", daemon=True)
     web.start()
