@@ -1,6 +1,6 @@
 """`returnbridge demo` end to end: a child process on a free port with its own var directory, signed into over
-HTTP with the credentials it printed; it must hold cases and two shops, take new cases by webhook, and stop
-cleanly on Ctrl+C."""
+HTTP with the credentials it printed; it must hold cases and two shops, take new cases by webhook, mirror cases into
+its Shopify store (read back from the Shopify emulator), and stop cleanly on Ctrl+C."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def test_demo_runs_the_product_with_live_buyers_and_stops_on_ctrl_c(tmp_path: Pa
     printed: list[str] = []
     try:
         deadline = time.monotonic() + 90
-        while not any("Password:" in line for line in printed):
+        while not any("Stop with Ctrl+C" in line for line in printed):  # the banner's last line
             assert time.monotonic() < deadline, "the demo did not print its credentials:\n" + "".join(printed)
             line = process.stdout.readline()
             assert line or process.poll() is None, "the demo exited:\n" + "".join(printed)
@@ -51,7 +51,8 @@ def test_demo_runs_the_product_with_live_buyers_and_stops_on_ctrl_c(tmp_path: Pa
         url = re.search(r"ReturnBridge is running: (http://127\.0\.0\.1:\d+)", text)
         email = re.search(r"Sign in as:\s+(\S+)", text)
         password = re.search(r"Password:\s+(\S+)", text)
-        assert url and email and password, text
+        shopify = re.search(r"Shopify emulator:\s+(http://127\.0\.0\.1:\d+)/_emulator/\s+\(store (\S+),", text)
+        assert url and email and password and shopify, text
         assert url.group(1) == f"http://127.0.0.1:{port}"
 
         with httpx.Client(base_url=url.group(1), timeout=10) as browser:
@@ -65,6 +66,23 @@ def test_demo_runs_the_product_with_live_buyers_and_stops_on_ctrl_c(tmp_path: Pa
             assert connections.status_code == 200
             assert connections.text.count("data-shop-id=") == 2
             assert "Northwind Goods US" in connections.text and "Northwind Goods UK" in connections.text
+            assert connections.text.count("data-store-id=") == 1
+            assert "Northwind Goods (Shopify)" in connections.text
+
+        # Mirroring runs live: the mirror job in the demo's consumer records returns and settled refunds in the
+        # Shopify store, each carrying our idempotency key.
+        store_url = f"{shopify.group(1)}/_emulator/stores/{shopify.group(2)}"
+        with httpx.Client(timeout=10) as control:
+            deadline = time.monotonic() + 60
+            while True:
+                returns = control.get(f"{store_url}/returns").json()["returns"]
+                refunds = control.get(f"{store_url}/refunds").json()["refunds"]
+                if returns and refunds:
+                    break
+                assert time.monotonic() < deadline, "nothing was mirrored into the Shopify store"
+                time.sleep(0.5)
+            assert any("rb-" in line["return_reason_note"] for r in returns for line in r["line_items"])
+            assert all("rb-" in refund["note"] for refund in refunds)
 
         database = tmp_path / "var" / "demo" / "returnbridge.sqlite3"
         first = _case_count(database)

@@ -8,8 +8,13 @@ What it does, in order:
 4. both shops connected through the real OAuth path: an authorization code exchanged by ``connect_with_auth_code``;
 5. an admin user (generated password unless ``--password``);
 6. the product as ``serve`` runs it: web on 127.0.0.1:``--port``, the job consumer and the scheduler;
-7. a first Sync Returns run, then emulated buyers opening, shipping and withdrawing requests every few seconds;
-   those changes reach us by webhook.
+7. a first Sync Returns run;
+8. the Shopify emulator on a free port, in this process, with a store holding the US shop's orders as a
+   TikTok→Shopify connector imports them (named ``TT-<order id>``), added to ReturnBridge with mirroring on
+   ("record returns and refunds", auto-restock where the line shipped from); the mirror job then works through the
+   existing cases in the job consumer (``demo_shopify``);
+9. emulated buyers opening, shipping and withdrawing requests every few seconds; those changes reach us by webhook,
+   and every new US order is put in the Shopify store first, so new cases mirror too.
 Ctrl+C stops everything.
 
 Lives with the commands because it imports the emulator, which only the command line and the tests may do.
@@ -31,14 +36,17 @@ import uvicorn
 from rich.console import Console
 from sqlalchemy import func, select
 
+from returnbridge.commands.demo_shopify import DemoShopify
 from returnbridge.config import Settings, get_settings
 from returnbridge.db.engine import transaction
 from returnbridge.db.migrate import upgrade
 from returnbridge.db.models import Case
 from returnbridge.domain.roles import Role
+from returnbridge.emulators.shopify.server import EmulatorServer as ShopifyEmulator
 from returnbridge.emulators.tiktok.server import EmulatorServer
 from returnbridge.errors import UserFacingError
-from returnbridge.sync.accounts import connect_with_auth_code
+from returnbridge.sync import stores as store_service
+from returnbridge.sync.accounts import ConnectedShop, connect_with_auth_code
 from returnbridge.sync.jobs import Jobs
 from returnbridge.sync.runtime import Runtime
 from returnbridge.sync.sync_runs import execute_run, start_run
@@ -76,20 +84,25 @@ def run_demo(options: DemoOptions) -> None:
     with EmulatorServer(
         app_key=APP_KEY, app_secret=APP_SECRET, service_id=SERVICE_ID, seed=options.seed, seed_returns=0,
         webhook_url=f"{public_url}/webhooks/tiktok", redirect_url=f"{public_url}/connect/tiktok/callback", rps=0,
-    ) as emulator:
+    ) as emulator, ShopifyEmulator(seed=options.seed, seed_orders=0) as shopify_emulator:
         settings = _settings(base, demo_dir, emulator.base_url, public_url)
         upgrade(settings.effective_database_url)
         control = httpx.Client(base_url=f"{emulator.base_url}/_emulator", timeout=60)
         runtime = Runtime.from_settings(settings)
+        shopify: DemoShopify | None = None
         try:
             shops = _seed(control, options.cases)
-            _connect(runtime, control, shops)
+            connected = _connect(runtime, control, shops)
+            us_shop = next(shop for shop in connected if shop.region == "US")
+            shopify = DemoShopify(shopify_emulator, account_id=us_shop.account_id)
             password = options.password or secrets.token_urlsafe(12)
             with transaction(runtime.sessions) as session:
                 create_user(session, ADMIN_EMAIL, Role.ADMIN, password)
-            _serve(runtime, options, emulator.base_url, control, password)
+            _serve(runtime, options, emulator.base_url, control, password, shopify)
         finally:
             control.close()
+            if shopify is not None:
+                shopify.close()
             runtime.close()
     out.print("Demo stopped.")
 
@@ -139,17 +152,20 @@ def _seed(control: httpx.Client, cases: int) -> list[dict[str, Any]]:
     return shops
 
 
-def _connect(runtime: Runtime, control: httpx.Client, shops: list[dict[str, Any]]) -> None:
+def _connect(runtime: Runtime, control: httpx.Client, shops: list[dict[str, Any]]) -> list[ConnectedShop]:
     # The code the consent page would put on the redirect; exchanged exactly as the OAuth callback does.
     code = _call(control, "POST", "/auth/code", {"shop_id": shops[0]["id"]})["code"]
     connected = connect_with_auth_code(runtime, code)
     out.print("Connected through OAuth: " + ", ".join(f"{shop.shop_name} ({shop.region})" for shop in connected))
+    return connected
 
 
-def _serve(runtime: Runtime, options: DemoOptions, emulator_url: str, control: httpx.Client, password: str) -> None:
+def _serve(runtime: Runtime, options: DemoOptions, emulator_url: str, control: httpx.Client, password: str,
+           shopify: DemoShopify) -> None:
     jobs = Jobs(runtime)
     app = create_app(runtime, on_webhook=lambda inbox_id: jobs.process_webhook(inbox_id),
-                     on_sync_run=lambda run_id: jobs.sync_run(run_id))
+                     on_sync_run=lambda run_id: jobs.sync_run(run_id),
+                     on_mirror=lambda store_id: jobs.mirror(store_id))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=options.port, log_level="warning"))
     web = threading.Thread(target=server.run, name="web", daemon=True)
     web.start()
@@ -158,9 +174,10 @@ def _serve(runtime: Runtime, options: DemoOptions, emulator_url: str, control: h
         if not web.is_alive() or time.monotonic() > deadline:
             raise UserFacingError(f"the web server could not start on 127.0.0.1:{options.port} (port in use?)")
         time.sleep(0.05)
-    buyers = BuyerActivity(runtime, control, interval=options.activity_seconds, seed=options.seed)
+    buyers = BuyerActivity(runtime, control, interval=options.activity_seconds, seed=options.seed, shopify=shopify)
     try:
         _first_sync(runtime, jobs)
+        _connect_store(runtime, jobs, shopify)
         buyers.start()
         url = f"http://127.0.0.1:{options.port}"
         out.print()
@@ -169,6 +186,8 @@ def _serve(runtime: Runtime, options: DemoOptions, emulator_url: str, control: h
         out.print(f"  Password:    {password}")
         out.print(f"  TikTok Shop emulator: {emulator_url}/_emulator/  "
                   f"(buyers act every {options.activity_seconds:g} s)")
+        out.print(f"  Shopify emulator:     {shopify.server.base_url}/_emulator/  (store {shopify.domain}, "
+                  f"mirroring the US shop: returns and refunds, auto-restock)")
         out.print("  Stop with Ctrl+C.", highlight=False)
         # The consumer owns the main thread (it handles SIGINT/SIGTERM), as in `serve`.
         jobs.consumer().run()
@@ -190,20 +209,37 @@ def _first_sync(runtime: Runtime, jobs: Jobs) -> None:
     out.print(f"First sync {state} in {time.monotonic() - began:.1f} s: {held} cases")
 
 
+def _connect_store(runtime: Runtime, jobs: Jobs, shopify: DemoShopify) -> None:
+    # After the first sync, so the store can be given every order the cases reference before mirroring starts;
+    # adding the store with mirroring on plans the effects of the existing cases, and the queued mirror job
+    # performs them in the consumer, as it would for a merchant.
+    shopify.create_store()
+    began = time.monotonic()
+    copied = shopify.copy_orders(runtime)
+    store = shopify.add_to_returnbridge(runtime)
+    jobs.mirror(store.id)
+    planned = sum(store_service.get_store(runtime, store.id).effects.values())
+    out.print(f"Shopify store {shopify.domain}: {copied} orders copied from the US shop in "
+              f"{time.monotonic() - began:.1f} s; {planned} store effects planned, mirroring in the background")
+
+
 class BuyerActivity:
     """Emulated buyers, every ``interval`` seconds: a new return or cancellation, a parcel shipped, or a request
     withdrawn. Acts through the emulator's control API, picking targets from what ReturnBridge holds (so a
     return a merchant approved in the back-office is what a buyer then ships)."""
 
-    def __init__(self, runtime: Runtime, control: httpx.Client, *, interval: float, seed: int) -> None:
+    def __init__(self, runtime: Runtime, control: httpx.Client, *, interval: float, seed: int,
+                 shopify: DemoShopify | None = None) -> None:
         self.runtime = runtime
+        self.shopify = shopify
         self.control = control
         self.interval = interval
         self.random = random.Random(seed)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="demo-buyers", daemon=True)
-        self.shop_ids = [shop["id"] for shop in _call(control, "GET", "/shops")["shops"]
-                         if shop["region"] in DEMO_REGIONS]
+        shops = [shop for shop in _call(control, "GET", "/shops")["shops"] if shop["region"] in DEMO_REGIONS]
+        self.shop_ids = [shop["id"] for shop in shops]
+        self.us_shop_id = next((shop["id"] for shop in shops if shop["region"] == "US"), "")
 
     def start(self) -> None:
         self._thread.start()
@@ -226,10 +262,10 @@ class BuyerActivity:
         shop_id = self.random.choice(self.shop_ids)
         if roll < 0.45:
             kind = self.random.choice(("REFUND", "RETURN_AND_REFUND", "RETURN_AND_REFUND"))
-            _call(self.control, "POST", "/returns", {"shop_id": shop_id, "return_type": kind})
+            self._new_order(shop_id, _call(self.control, "POST", "/returns", {"shop_id": shop_id, "return_type": kind}))
             return "new return"
         if roll < 0.6:
-            _call(self.control, "POST", "/cancellations", {"shop_id": shop_id})
+            self._new_order(shop_id, _call(self.control, "POST", "/cancellations", {"shop_id": shop_id}))
             return "new cancellation"
         if roll < 0.85:
             target = self._held("AWAITING_BUYER_SHIP")
@@ -241,6 +277,12 @@ class BuyerActivity:
             _call(self.control, "POST", f"/requests/{target}/withdraw", {})
             return "request withdrawn"
         return "nothing"
+
+    def _new_order(self, shop_id: str, request: dict[str, Any]) -> None:
+        # The emulated buyer's request comes with a new TikTok order; a connector would have imported it into the
+        # Shopify store when it was placed, so the demo copies it now (the store mirrors the US shop only).
+        if self.shopify is not None and shop_id == self.us_shop_id:
+            self.shopify.after_request(self.runtime, request)
 
     def _held(self, *statuses: str) -> str | None:
         with transaction(self.runtime.sessions) as session:

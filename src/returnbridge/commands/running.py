@@ -127,7 +127,8 @@ def serve(
         # "Sync Returns" runs go through the queue like every pull: to this process's consumer, or with
         # --no-worker to the `worker` processes that deployment runs.
         app = create_app(runtime, on_webhook=lambda inbox_id: jobs.process_webhook(inbox_id),
-                         on_sync_run=lambda run_id: jobs.sync_run(run_id))
+                         on_sync_run=lambda run_id: jobs.sync_run(run_id),
+                         on_mirror=lambda store_id: jobs.mirror(store_id))
         out.print(f"ReturnBridge on http://{host}:{port}  (queue: {type(jobs.huey).__name__})")
         if no_worker:
             uvicorn.run(app, host=host, port=port, log_level="warning")

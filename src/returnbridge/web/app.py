@@ -43,22 +43,26 @@ from returnbridge.web.flash import Flasher
 from returnbridge.web.pages import STATIC_DIR
 from returnbridge.web.returns import returns_router
 from returnbridge.web.settings_page import settings_router
+from returnbridge.web.stores import MirrorRunner
 from returnbridge.web.sync_runs import SyncRunner, sync_router
 from returnbridge.web.team import team_router
 from returnbridge.web.webhooks import IntakeWriter, WebhookWaker, webhook_router
 
 
 def create_app(
-    runtime: Runtime, *, on_webhook: Callable[[int], None], on_sync_run: Callable[[int], None] | None = None
+    runtime: Runtime, *, on_webhook: Callable[[int], None], on_sync_run: Callable[[int], None] | None = None,
+    on_mirror: Callable[[int], None] | None = None,
 ) -> FastAPI:
     """The ASGI app; ``on_webhook(inbox_id)`` is called once per new webhook, after its row is committed, on a
     thread of its own (``app.state.webhook_waker.join()`` waits for the calls handed over so far).
 
     ``on_sync_run(run_id)`` hands a "Sync Returns" run to the job queue; without it (no consumer in this process)
-    the run is pulled on a thread of the web process."""
+    the run is pulled on a thread of the web process. ``on_mirror(store_id)`` does the same for a store's "Mirror
+    now"."""
     writer = IntakeWriter(WebhookIntake(runtime.engine))
     waker = WebhookWaker(on_webhook)
     sync_runner = SyncRunner(runtime, on_sync_run)
+    mirror_runner = MirrorRunner(runtime, on_mirror)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -67,6 +71,7 @@ def create_app(
         await run_in_threadpool(writer.close)
         await run_in_threadpool(waker.close)
         await run_in_threadpool(sync_runner.close)
+        await run_in_threadpool(mirror_runner.join)
 
     # No built-in /docs, /redoc or /openapi.json: they would be public, and Swagger UI loads from a CDN that the
     # CSP refuses. The description is served to signed-in users at /api/openapi.json instead.
@@ -91,7 +96,7 @@ def create_app(
     app.include_router(returns_router(runtime))
     # The list (GET /api/v1/cases) before the case routes under /api/v1/cases/{case_id}.
     app.include_router(case_list_api_router(runtime))
-    app.include_router(connections_router(runtime))
+    app.include_router(connections_router(runtime, mirror_runner))
     app.include_router(settings_router(runtime))
     app.include_router(sync_router(runtime, sync_runner))
     case_actions = CaseActions(runtime)
