@@ -30,7 +30,9 @@ class CurrencyMismatch(StrEnum):
     HOLD = "hold"
 
 
-LookupKind = Literal["name", "tag", "note_attribute", "source_identifier", "metafield"]
+LookupKind = Literal["name", "tag", "note_attribute", "source_identifier", "metafield",
+                     # Magento: the increment id ("name" too), ext_order_id, or a sales_order column named ``key``
+                     "increment_id", "ext_order_id", "order_field"]
 
 
 class LookupStrategy(BaseModel):
@@ -39,7 +41,8 @@ class LookupStrategy(BaseModel):
     ``name``: the order name is ``prefix + id + suffix``; ``tag``: a tag ``prefix + id + suffix``; ``note_attribute``:
     a note attribute (customAttributes) named ``key`` holds the id (not filterable, so recent orders matching
     ``scan_query`` are read); ``source_identifier``: the order's source identifier is the id; ``metafield``: an
-    admin-filterable metafield ``namespace.key`` holds the id.
+    admin-filterable metafield ``namespace.key`` holds the id. Magento: ``increment_id`` (as ``name``),
+    ``ext_order_id``, or ``order_field``: the ``sales_order`` column ``key`` (added by the connector's module).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -56,6 +59,8 @@ class LookupStrategy(BaseModel):
     def _needs(self) -> LookupStrategy:
         if self.kind == "note_attribute" and not self.key:
             raise ValueError("a note_attribute lookup needs the attribute key")
+        if self.kind == "order_field" and not self.key:
+            raise ValueError("an order_field lookup needs the column name as key")
         if self.kind == "metafield" and not (self.namespace and self.key):
             raise ValueError("a metafield lookup needs namespace and key")
         return self

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from returnbridge.db.models import Case, CaseLine, Store, utcnow
 from returnbridge.db.repositories.store_effects import PENDING, StoreEffectRepository
 from returnbridge.domain.statuses import LEGACY_STATUSES, CaseKind, StoreStatus, classify
+from returnbridge.stores import registry
 from returnbridge.stores.adapter import RefundAmounts
 from returnbridge.stores.settings import MirroringMode, RestockTrigger, StoreSettings
 
@@ -87,8 +88,14 @@ def _currency_problem(case: Case, lines: Sequence[CaseLine]) -> str:
     return ""
 
 
-def due_effects(case: Case, lines: Sequence[CaseLine], settings: StoreSettings) -> list[PlannedEffect]:
-    """The effects this case calls for in a store with ``settings`` (pure; no I/O)."""
+def due_effects(case: Case, lines: Sequence[CaseLine], settings: StoreSettings, *,
+                restock_through_refund: bool = False) -> list[PlannedEffect]:
+    """The effects this case calls for in a store with ``settings`` (pure; no I/O).
+
+    ``restock_through_refund``: the platform restocks only inside the refund record (Magento's credit memo), so
+    returned units are restocked by the refund when auto-restock is on and no restock effect is planned (one path
+    per unit; the restock trigger is then always the refund).
+    """
     if not settings.enabled or not settings.covers(case.account_id):
         return []
     kind = CaseKind(case.kind)
@@ -107,14 +114,16 @@ def due_effects(case: Case, lines: Sequence[CaseLine], settings: StoreSettings) 
     if record and refunded:
         amounts = refund_amounts(case)
         cancel_restock = kind is CaseKind.CANCELLATION and settings.auto_restock
+        refund_restocks = cancel_restock or (restock_through_refund and settings.auto_restock and returns_units
+                                             and not partial)
         planned.append(PlannedEffect("refund", case.currency, case.refund_total, {
             **common,
             "amounts": amounts.to_json() if amounts is not None else None,
             # A partial refund is money only: the buyer keeps the units, so no line is marked refunded.
             "units": [] if partial else units,
-            "restock_through_refund": cancel_restock,
+            "restock_through_refund": refund_restocks,
         }))
-    if settings.auto_restock and returns_units and not partial:
+    if settings.auto_restock and returns_units and not partial and not restock_through_refund:
         approved = settings.restock_trigger is RestockTrigger.PACKAGE_APPROVED
         if status in (_PACKAGE_APPROVED if approved else _REFUND_COMPLETED):
             planned.append(PlannedEffect("restock", case.currency, None, {**common, "units": units}))
@@ -132,14 +141,22 @@ def plan_effects(session: Session, case_ids: Sequence[int], *, stores: Sequence[
     targets = list(stores) if stores is not None else repo.enabled_stores()
     if not targets:
         return 0
-    settings = [(store, StoreSettings.model_validate(store.settings or {})) for store in targets]
+    settings = [(store, StoreSettings.model_validate(store.settings or {}), _restocks_in_refund(store))
+                for store in targets]
     now = utcnow()
     rows: list[dict[str, Any]] = []
     for case, lines in repo.cases_with_lines(case_ids):
-        for store, store_settings in settings:
-            for effect in due_effects(case, lines, store_settings):
+        for store, store_settings, in_refund in settings:
+            for effect in due_effects(case, lines, store_settings, restock_through_refund=in_refund):
                 rows.append(_row(store.id, case.id, effect, now))
     return repo.insert_planned(rows)
+
+
+def _restocks_in_refund(store: Store) -> bool:
+    try:
+        return registry.platform(store.platform).restock_through_refund
+    except KeyError:
+        return False
 
 
 def _row(store_id: int, case_id: int, effect: PlannedEffect, now: datetime) -> dict[str, Any]:
