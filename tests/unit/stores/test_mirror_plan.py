@@ -144,3 +144,16 @@ def test_amounts_round_trip_through_the_outbox_without_changing_a_digit(currency
 
 def test_a_case_without_a_refund_total_gives_no_amounts() -> None:
     assert refund_amounts(case(refund_total=None)) is None
+
+
+def test_where_restock_is_only_possible_inside_the_refund_the_refund_restocks_and_no_restock_is_planned() -> None:
+    s = settings(auto_restock=True, restock_trigger="package_approved")
+    approved = due_effects(case(tiktok_status="RETURN_OR_REFUND_REQUEST_SUCCESS"), lines("A"), s,
+                           restock_through_refund=True)
+    assert kinds(approved) == ["return"]
+    planned = due_effects(case(), lines("A"), s, restock_through_refund=True)
+    assert kinds(planned) == ["return", "refund"] and planned[1].payload["restock_through_refund"] is True
+    refund_only = due_effects(case(type="REFUND"), lines("A"), s, restock_through_refund=True)
+    assert refund_only[0].payload["restock_through_refund"] is False
+    without = due_effects(case(), lines("A"), settings(), restock_through_refund=True)
+    assert without[1].payload["restock_through_refund"] is False
