@@ -237,6 +237,7 @@ class Site:
     orders: dict[int, Order] = field(default_factory=dict)
     by_increment: dict[str, int] = field(default_factory=dict)
     by_ext: dict[str, list[int]] = field(default_factory=dict)
+    extra_columns: set[str] = field(default_factory=set)  # sales_order columns connector modules added
     invoices: dict[int, Invoice] = field(default_factory=dict)
     creditmemos: dict[int, CreditMemo] = field(default_factory=dict)
     memos_by_order: dict[int, list[int]] = field(default_factory=dict)

@@ -45,7 +45,7 @@ def _listing(rows: list[dict[str, Any]], criteria: search.SearchCriteria, column
 
 def search_orders(site: Site, _m: re.Match[str], query: list[tuple[str, str]], _b: Any) -> dict[str, Any]:
     criteria = search.parse(query)
-    columns = ORDER_COLUMNS | {k for o in site.orders.values() for k in o.extra}
+    columns = ORDER_COLUMNS | site.extra_columns
     equality = criteria.equality()
     if equality and equality[0] == "increment_id":  # indexed, as in MySQL
         ids = [site.by_increment[equality[1]]] if equality[1] in site.by_increment else []

@@ -100,6 +100,7 @@ class World:
             order.ext_order_id = tiktok_id
         elif id_field != "increment_id":
             order.extra[id_field] = tiktok_id
+            site.extra_columns.add(id_field)
         site.orders[entity_id] = order
         site.by_increment[increment] = entity_id
         if order.ext_order_id:
