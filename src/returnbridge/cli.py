@@ -135,6 +135,20 @@ def emulator_prestashop(
     run(host=host, port=port, key=key)
 
 
+@emulator_app.command("magento")
+def emulator_magento(
+    port: Annotated[int, typer.Option(help="Port to listen on (127.0.0.1).")] = 8605,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    seed: Annotated[int, typer.Option(help="Seed for the generated data (same seed, same data).")] = 42,
+    seed_orders: Annotated[int, typer.Option(min=0, help="Orders seeded in the default installation.")] = 12,
+    latency_ms: Annotated[int, typer.Option(min=0, help="Added latency per request.")] = 0,
+) -> None:
+    """Run the Magento 2 REST emulator (REST under /rest/default/V1/, control API under /_emulator/)."""
+    from returnbridge.emulators.magento.server import run
+
+    run(host=host, port=port, seed=seed, seed_orders=seed_orders, latency_ms=latency_ms)
+
+
 @app.command()
 def demo(
     port: Annotated[int, typer.Option(help="Port of the back-office (127.0.0.1).")] = 8600,

@@ -217,15 +217,17 @@ def test_informational_mode_records_the_return_and_no_refund(runtime: Runtime, a
     assert len(site.return_notes()) == 1 and site.refunds() == []
 
 
-def test_informational_mode_with_auto_restock_holds_the_restock_with_the_reason(
+def test_informational_mode_plans_no_restock_because_woocommerce_restocks_only_with_a_refund(
     runtime: Runtime, account_id: int, site: Site
 ) -> None:
     store_id = connect(runtime, site, mirroring="informational", auto_restock=True)
     site.order("T1", {"RB-001": 1})
+    before = site.stock("RB-001")
     ingest(runtime, account_id, tiktok("R1", "T1", COMPLETE))
     mirror_store(runtime, store_id)
-    held = effect(runtime, "restock")
-    assert held.state == "held" and "only through a recorded refund" in held.held_reason
+    with transaction(runtime.sessions) as session:
+        kinds = sorted(session.scalars(select(StoreEffect.kind)))
+    assert kinds == ["return"] and site.stock("RB-001") == before
 
 
 def test_partial_refund_records_money_only(runtime: Runtime, account_id: int, site: Site) -> None:

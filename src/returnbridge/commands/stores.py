@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from returnbridge.sync.runtime import Runtime
 
 stores_app = typer.Typer(
-    help="Stores TikTok outcomes are mirrored into (Shopify): add, settings, mirror, reconcile, retry.",
+    help="Stores TikTok outcomes are mirrored into (Shopify, Magento): add, settings, mirror, reconcile, retry.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -87,7 +87,7 @@ Trigger = Annotated[str | None, typer.Option(help="package_approved | refund_com
 Lookup = Annotated[list[str] | None, typer.Option(
     "--lookup", help="Order lookup strategy, in order (repeat): name[:prefix=..,suffix=..], tag[:prefix=..], "
     "note_attribute:key=.., source_identifier, metafield:namespace=..,key=.. (Shopify); meta:key=.. (WooCommerce); "
-    "field:key=.. (PrestaShop)")]
+    "field:key=.. (PrestaShop); increment_id, ext_order_id, order_field:key=<column> (Magento)")]
 Account = Annotated[list[int] | None, typer.Option("--account", help="Only these TikTok account ids (repeat).")]
 
 
@@ -158,6 +158,40 @@ def add_prestashop(
     changes = _settings_changes(mirroring, auto_restock, None, None, restock_trigger, lookup, account)
     with _runtime() as runtime:
         view = add_prestashop_store(runtime, url=url, webservice_key=key, name=name, settings=changes)
+    _out().print(f"Store {view.id} added: {view.name} ({view.base_url}), mirroring {view.settings['mirroring']}")
+
+
+@stores_app.command("add-magento")
+def add_magento(
+    url: Annotated[str, typer.Option(help="Store base URL (https://shop.example.com) or its REST root.")],
+    store_code: Annotated[str, typer.Option(help="Store view code in the REST path (/rest/<code>/V1).")] = "default",
+    username: Annotated[str, typer.Option(help="Admin user: an admin token is issued and renewed (4 h).")] = "",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the admin password from stdin.")]
+    = False,
+    token_stdin: Annotated[bool, typer.Option("--token-stdin", help="Read an integration access token from stdin "
+                                              "(used as a Bearer token; the store must allow that).")] = False,
+    token_lifetime: Annotated[int, typer.Option(help="Admin token lifetime in seconds, as configured in the store.")]
+    = 4 * 3600,
+    name: Annotated[str, typer.Option(help="A name for the store.")] = "",
+    mirroring: Mirroring = None, auto_restock: AutoRestock = None, restock_location: RestockLoc = None,
+    restock_trigger: Trigger = None, lookup: Lookup = None, account: Account = None,
+) -> None:
+    """Add a Magento 2 / Adobe Commerce store. Secrets are read from stdin, never from arguments."""
+    from returnbridge.stores.magento import MagentoCredentials
+    from returnbridge.sync.stores import add_magento_store
+
+    if password_stdin == token_stdin:
+        raise UserFacingError("pass exactly one of --password-stdin (with --username) or --token-stdin")
+    secret = sys.stdin.readline().strip()
+    try:
+        credentials = (MagentoCredentials("admin", username=username, password=secret, token_lifetime=token_lifetime)
+                       if password_stdin else MagentoCredentials("integration", token=secret))
+    except ValueError as invalid:
+        raise UserFacingError(str(invalid)) from None
+    changes = _settings_changes(mirroring, auto_restock, restock_location, None, restock_trigger, lookup, account)
+    with _runtime() as runtime:
+        view = add_magento_store(runtime, url=url, store_code=store_code, credentials=credentials, name=name,
+                                 settings=changes)
     _out().print(f"Store {view.id} added: {view.name} ({view.base_url}), mirroring {view.settings['mirroring']}")
 
 

@@ -30,7 +30,11 @@ class CurrencyMismatch(StrEnum):
     HOLD = "hold"
 
 
-LookupKind = Literal["name", "tag", "note_attribute", "source_identifier", "metafield", "meta", "field"]
+LookupKind = Literal["name", "tag", "note_attribute", "source_identifier", "metafield",
+                     # WooCommerce and PrestaShop
+                     "meta", "field",
+                     # Magento: the increment id ("name" too), ext_order_id, or a sales_order column named ``key``
+                     "increment_id", "ext_order_id", "order_field"]
 
 
 class LookupStrategy(BaseModel):
@@ -41,7 +45,9 @@ class LookupStrategy(BaseModel):
     ``scan_query`` are read); ``source_identifier``: the order's source identifier is the id; ``metafield``: an
     admin-filterable metafield ``namespace.key`` holds the id. WooCommerce: ``meta``: the order meta ``key`` holds
     the id (no meta filter: the ``scan_pages`` × 100 most recent orders are read); ``name``: the order number.
-    PrestaShop: ``name``: the order reference; ``field``: the orders field named ``key`` (filterable).
+    PrestaShop: ``name``: the order reference; ``field``: the orders field named ``key`` (filterable). Magento:
+    ``increment_id`` (as ``name``), ``ext_order_id``, or ``order_field``: the ``sales_order`` column ``key`` (added by
+    the connector's module).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -60,6 +66,8 @@ class LookupStrategy(BaseModel):
             raise ValueError("a note_attribute lookup needs the attribute key")
         if self.kind in ("meta", "field") and not self.key:
             raise ValueError(f"a {self.kind} lookup needs the key (the meta key or field name)")
+        if self.kind == "order_field" and not self.key:
+            raise ValueError("an order_field lookup needs the column name as key")
         if self.kind == "metafield" and not (self.namespace and self.key):
             raise ValueError("a metafield lookup needs namespace and key")
         return self

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from returnbridge.db.models import Case, CaseLine, Store, utcnow
 from returnbridge.db.repositories.store_effects import PENDING, StoreEffectRepository
 from returnbridge.domain.statuses import LEGACY_STATUSES, CaseKind, StoreStatus, classify
+from returnbridge.stores import registry
 from returnbridge.stores.adapter import RefundAmounts
 from returnbridge.stores.settings import MirroringMode, RestockTrigger, StoreSettings
 
@@ -46,9 +47,6 @@ _REFUND_COMPLETED = frozenset({"RETURN_OR_REFUND_REQUEST_COMPLETE"})
 # TikTok ended the return: rejected (the request or the received package) or cancelled (buyer, TikTok, appeal lost).
 _ENDED = frozenset({StoreStatus.REJECTED, StoreStatus.CANCELLED})
 _LEGACY_BY_NAME = {name: modern for name, modern in LEGACY_STATUSES.values()}
-# Platforms whose only exactly-once restock is the refund's own (WooCommerce's ``api_restock``): returned units go
-# back with the recorded refund and get no restock effect of their own (one path per unit).
-RESTOCK_THROUGH_REFUND = frozenset({"woocommerce"})
 
 
 @dataclass(frozen=True)
@@ -98,8 +96,12 @@ def _currency_problem(case: Case, lines: Sequence[CaseLine]) -> str:
 
 def due_effects(case: Case, lines: Sequence[CaseLine], settings: StoreSettings, *,
                 restock_through_refund: bool = False) -> list[PlannedEffect]:
-    """The effects this case calls for in a store with ``settings`` (pure; no I/O). ``restock_through_refund``:
-    the platform restocks returned units with the refund (``RESTOCK_THROUGH_REFUND``)."""
+    """The effects this case calls for in a store with ``settings`` (pure; no I/O).
+
+    ``restock_through_refund``: the platform restocks only inside the refund record (Magento's credit memo), so
+    returned units are restocked by the refund when auto-restock is on and no restock effect is planned (one path
+    per unit; the restock trigger is then always the refund).
+    """
     if not settings.enabled or not settings.covers(case.account_id):
         return []
     kind = CaseKind(case.kind)
@@ -118,19 +120,20 @@ def due_effects(case: Case, lines: Sequence[CaseLine], settings: StoreSettings, 
     if record and refunded:
         amounts = refund_amounts(case)
         cancel_restock = kind is CaseKind.CANCELLATION and settings.auto_restock
-        returned_restock = restock_through_refund and settings.auto_restock and returns_units and not partial
+        refund_restocks = cancel_restock or (restock_through_refund and settings.auto_restock and returns_units
+                                             and not partial)
         planned.append(PlannedEffect("refund", case.currency, case.refund_total, {
             **common,
             "amounts": amounts.to_json() if amounts is not None else None,
             # A partial refund is money only: the buyer keeps the units, so no line is marked refunded.
             "units": [] if partial else units,
-            "restock_through_refund": cancel_restock or returned_restock,
+            "restock_through_refund": refund_restocks,
         }))
     if returns_units and classify(kind, case.tiktok_status).store_status in _ENDED:
         # Kept by ``plan_effects`` only where a return effect exists (see the module docstring).
         rejected = classify(kind, case.tiktok_status).store_status is StoreStatus.REJECTED
         planned.append(PlannedEffect("return_cancel", case.currency, None, {**common, "rejected": rejected}))
-    if settings.auto_restock and returns_units and not partial and not (restock_through_refund and record):
+    if settings.auto_restock and returns_units and not partial and not restock_through_refund:
         approved = settings.restock_trigger is RestockTrigger.PACKAGE_APPROVED
         if status in (_PACKAGE_APPROVED if approved else _REFUND_COMPLETED):
             planned.append(PlannedEffect("restock", case.currency, None, {**common, "units": units}))
@@ -148,13 +151,13 @@ def plan_effects(session: Session, case_ids: Sequence[int], *, stores: Sequence[
     targets = list(stores) if stores is not None else repo.enabled_stores()
     if not targets:
         return 0
-    settings = [(store, StoreSettings.model_validate(store.settings or {})) for store in targets]
+    settings = [(store, StoreSettings.model_validate(store.settings or {}), _restocks_in_refund(store))
+                for store in targets]
     now = utcnow()
     rows: list[dict[str, Any]] = []
     for case, lines in repo.cases_with_lines(case_ids):
-        for store, store_settings in settings:
-            for effect in due_effects(case, lines, store_settings,
-                                      restock_through_refund=store.platform in RESTOCK_THROUGH_REFUND):
+        for store, store_settings, in_refund in settings:
+            for effect in due_effects(case, lines, store_settings, restock_through_refund=in_refund):
                 rows.append(_row(store.id, case.id, effect, now))
     cancels = [row for row in rows if row["kind"] == "return_cancel"]
     if cancels:
@@ -164,6 +167,13 @@ def plan_effects(session: Session, case_ids: Sequence[int], *, stores: Sequence[
         dropped = {id(row) for key, row in returns.items() if key not in existing}
         rows = [row for row in rows if id(row) not in dropped]
     return repo.insert_planned(rows)
+
+
+def _restocks_in_refund(store: Store) -> bool:
+    try:
+        return registry.platform(store.platform).restock_through_refund
+    except KeyError:
+        return False
 
 
 def _row(store_id: int, case_id: int, effect: PlannedEffect, now: datetime) -> dict[str, Any]:

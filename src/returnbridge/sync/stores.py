@@ -5,7 +5,7 @@ effects list and the retry of a held effect. The service the web UI and the CLI 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -20,7 +20,9 @@ from returnbridge.db.models import Store, StoreEffect, utcnow
 from returnbridge.db.repositories.store_effects import FAILED, HELD, IN_PROGRESS, PENDING, StoreEffectRepository
 from returnbridge.db.repositories.stores import StoreRepository
 from returnbridge.errors import UserFacingError
+from returnbridge.stores import registry
 from returnbridge.stores.adapter import StoreAdapter
+from returnbridge.stores.magento.client import MagentoCredentials
 from returnbridge.stores.settings import StoreSettings
 from returnbridge.sync import mirror_plan
 
@@ -99,6 +101,52 @@ def parse_settings(values: Mapping[str, Any]) -> StoreSettings:
         raise StoreServiceError(f"invalid store settings: {problems}") from None
 
 
+def check_platform(platform: str, settings: StoreSettings) -> None:
+    """Refuse settings the platform cannot honour (instead of holding every effect later)."""
+    spec = registry.platform(platform)
+    for strategy in settings.order_lookup:
+        if strategy.kind not in spec.lookup_kinds:
+            raise StoreServiceError(f"order lookup {strategy.kind!r} is not available on {platform}; use one of "
+                                    f"{', '.join(sorted(spec.lookup_kinds))}")
+    if settings.auto_restock and settings.restock_location not in spec.restock_locations:
+        raise StoreServiceError(f"restock location {settings.restock_location.value!r} is not possible on {platform}"
+                                + ("; Magento (MSI) returns shipped units to the source they shipped from"
+                                   if platform == "magento" else ""))
+
+
+def magento_rest_url(url: str, store_code: str = "default") -> str:
+    """``shop.example.com`` → ``https://shop.example.com/rest/default``; a URL that already has ``/rest/`` is kept."""
+    url = url.strip().rstrip("/")
+    if not url:
+        raise StoreServiceError("the Magento base URL is required (e.g. https://shop.example.com)")
+    if not url.startswith(("http://", "https://")):
+        url = f"https://{url}"
+    if "/rest/" in f"{url}/":
+        return url
+    code = store_code.strip() or "default"
+    return f"{url}/rest/{code}"
+
+
+def add_magento_store(
+    runtime: Runtime, *, url: str, credentials: MagentoCredentials, store_code: str = "default", name: str = "",
+    settings: Mapping[str, Any] | None = None,
+) -> StoreView:
+    """Add a Magento 2 / Adobe Commerce store (one store view's REST root); the admin password or integration
+    token is encrypted at rest and never shown again."""
+    base_url = magento_rest_url(url, store_code)
+    parsed = parse_settings(settings or {})
+    check_platform("magento", parsed)
+    with transaction(runtime.sessions) as session:
+        repo = StoreRepository(session, runtime.box)
+        if any(s.platform == "magento" and s.base_url == base_url for s in repo.all()):
+            raise StoreServiceError(f"store {base_url} is already added")
+        store = repo.add("magento", name or base_url.split("://", 1)[-1], base_url, credentials.to_secret(),
+                         parsed.model_dump(mode="json"))
+        if parsed.enabled:
+            mirror_plan.backfill(session, store)
+        return _view(store)
+
+
 def _view(store: Store, counts: dict[str, int] | None = None) -> StoreView:
     return StoreView(store.id, store.platform, store.name, store.base_url, dict(store.settings or {}), counts or {},
                      store.shop_domain)
@@ -144,6 +192,7 @@ def add_shopify_store(
         raise StoreServiceError("the Admin API access token is empty")
     base_url = shopify_admin_url(domain)
     parsed = parse_settings(settings or {})
+    check_platform("shopify", parsed)
     identity = shopify_shop_domain(base_url, access_token.strip(), shop_domain)
     with transaction(runtime.sessions) as session:
         repo = StoreRepository(session, runtime.box)
@@ -201,6 +250,7 @@ def site_url(url: str, what: str) -> str:
 def _add_store(runtime: Runtime, platform: str, base_url: str, name: str, credentials: str,
                settings: Mapping[str, Any] | None) -> StoreView:
     parsed = parse_settings(settings or {})
+    check_platform(platform, parsed)
     with transaction(runtime.sessions) as session:
         repo = StoreRepository(session, runtime.box)
         if any(s.platform == platform and s.base_url == base_url for s in repo.all()):
@@ -276,6 +326,7 @@ def update_store_settings(runtime: Runtime, store_id: int, changes: Mapping[str,
             raise StoreNotFound(f"store {store_id} does not exist")
         merged = {**(store.settings or {}), **dict(changes)}
         parsed = parse_settings(merged)
+        check_platform(store.platform, parsed)
         repo.set_settings(store, parsed.model_dump(mode="json"))
         session.flush()
         planned = mirror_plan.backfill(session, store) if parsed.enabled else 0
@@ -344,40 +395,12 @@ def held_or_failed(runtime: Runtime, store_id: int | None = None) -> list[Effect
     return list_effects(runtime, store_id=store_id, states=[HELD, FAILED])
 
 
-def _shopify_adapter(store: Store, token: str) -> StoreAdapter:
-    from returnbridge.stores.shopify import ShopifyAdapter, ShopifyClient
-
-    return ShopifyAdapter(ShopifyClient(store.base_url, token), store.base_url)
-
-
-def _woocommerce_adapter(store: Store, credentials: str) -> StoreAdapter:
-    from returnbridge.stores.woocommerce import WooCommerceAdapter, WooCommerceClient
-
-    keys = json.loads(credentials)
-    client = WooCommerceClient(store.base_url, keys["consumer_key"], keys["consumer_secret"],
-                               auth=keys.get("auth", "basic"))
-    return WooCommerceAdapter(client, store.base_url)
-
-
-def _prestashop_adapter(store: Store, key: str) -> StoreAdapter:
-    from returnbridge.stores.prestashop import PrestaShopAdapter, PrestaShopClient
-
-    return PrestaShopAdapter(PrestaShopClient(store.base_url, key), store.base_url)
-
-
-# Platform → adapter factory (store, decrypted credentials). A new platform adds one entry.
-ADAPTERS: dict[str, Callable[[Store, str], StoreAdapter]] = {
-    "shopify": _shopify_adapter,
-    "woocommerce": _woocommerce_adapter,
-    "prestashop": _prestashop_adapter,
-}
-
-
 def adapter_for(runtime: Runtime, store: Store) -> StoreAdapter:
     """The platform adapter for a store, with its decrypted credentials (never logged)."""
-    factory = ADAPTERS.get(store.platform)
-    if factory is None:
-        raise StoreServiceError(f"{store.platform} stores are not supported yet")
+    try:
+        spec = registry.platform(store.platform)
+    except KeyError:
+        raise StoreServiceError(f"{store.platform} stores are not supported yet") from None
     with transaction(runtime.sessions) as session:
         credentials = StoreRepository(session, runtime.box).credentials(store)
-    return factory(store, credentials)
+    return spec.build(store.base_url, credentials)

@@ -162,3 +162,16 @@ def test_refund_only_and_cancellations_have_no_store_return_to_end() -> None:
                        settings()) == []
     assert due_effects(case(kind="cancellation", type="BUYER_CANCEL", tiktok_status="CANCELLATION_REQUEST_CANCEL"),
                        lines("A"), settings()) == []
+
+
+def test_where_restock_is_only_possible_inside_the_refund_the_refund_restocks_and_no_restock_is_planned() -> None:
+    s = settings(auto_restock=True, restock_trigger="package_approved")
+    approved = due_effects(case(tiktok_status="RETURN_OR_REFUND_REQUEST_SUCCESS"), lines("A"), s,
+                           restock_through_refund=True)
+    assert kinds(approved) == ["return"]
+    planned = due_effects(case(), lines("A"), s, restock_through_refund=True)
+    assert kinds(planned) == ["return", "refund"] and planned[1].payload["restock_through_refund"] is True
+    refund_only = due_effects(case(type="REFUND"), lines("A"), s, restock_through_refund=True)
+    assert refund_only[0].payload["restock_through_refund"] is False
+    without = due_effects(case(), lines("A"), settings(), restock_through_refund=True)
+    assert without[1].payload["restock_through_refund"] is False
