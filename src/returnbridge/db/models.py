@@ -105,7 +105,6 @@ class Case(Base):
         CheckConstraint("kind IN ('return', 'cancellation')", name="kind"),
         Index("ix_cases_account_updated", "account_id", "tiktok_update_time"),
         Index("ix_cases_needs_action_deadline", "needs_action", "seller_deadline"),
-        Index("ix_cases_order", "account_id", "order_id"),
         Index("ix_cases_records_due", "records_due", "account_id"),
         # The returns grid (db.repositories.case_list) reads pages by keyset on (sort column, id): one index per
         # sortable column serves both directions and the tie-break, on SQLite and PostgreSQL alike.

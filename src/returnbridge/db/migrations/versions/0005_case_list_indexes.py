@@ -37,6 +37,8 @@ def upgrade() -> None:
         for name, column in GRID_SORT_COLUMNS:
             batch_op.create_index(f"ix_cases_grid_{name}", [column, "id"], unique=False)
         batch_op.create_index("ix_cases_grid_tab", ["tab", "needs_action"], unique=False)
+        # (order_id, id) serves every lookup (account_id, order_id) did; one index less on each case write.
+        batch_op.drop_index("ix_cases_order")
 
 
 def _fill_existing_cases() -> None:
@@ -86,6 +88,7 @@ def _fill_existing_cases() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.create_index("ix_cases_order", ["account_id", "order_id"], unique=False)
         batch_op.drop_index("ix_cases_grid_tab")
         for name, _column in reversed(GRID_SORT_COLUMNS):
             batch_op.drop_index(f"ix_cases_grid_{name}")
