@@ -25,6 +25,7 @@ from returnbridge.errors import UserFacingError
 from returnbridge.sync.runtime import Runtime
 from returnbridge.sync.webhooks import WebhookIntake
 from returnbridge.web.account import account_router
+from returnbridge.web.analytics import analytics_router
 from returnbridge.web.auth import Forbidden, NotSignedIn, SessionStore, SignedInUser, current_user
 from returnbridge.web.auth.guards import forbidden_handler, not_signed_in_handler
 from returnbridge.web.auth.headers import SecurityHeaders
@@ -69,6 +70,7 @@ def create_app(runtime: Runtime, *, on_webhook: Callable[[int], None]) -> FastAP
     app.include_router(account_router(runtime))
     app.include_router(team_router(runtime))
     app.include_router(rules_router(runtime))
+    app.include_router(analytics_router(runtime))
 
     @app.get("/", include_in_schema=False)
     def home(_user: SignedInUser = Depends(current_user)) -> RedirectResponse:
