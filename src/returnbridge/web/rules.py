@@ -18,6 +18,7 @@ from returnbridge.sync import rules
 from returnbridge.sync.runtime import Runtime
 from returnbridge.web.auth import SignedInUser, admin_only
 from returnbridge.web.auth.client import is_https
+from returnbridge.web.money_text import money_text
 from returnbridge.web.pages import render
 
 T = TypeVar("T")
@@ -97,7 +98,7 @@ def rules_router(runtime: Runtime) -> APIRouter:
             "runs": await call(rules.recent_runs),
             "form": {}, "errors": [], "dry": None, "dry_name": "", "editing": None,
             "action_kinds": [(k.value, ACTION_LABELS[k]) for k in ActionKind],
-            "store_statuses": [s.value for s in StoreStatus],
+            "store_statuses": [s.value for s in StoreStatus], "money": money_text,
             **context,
         }
         # Missing form fields read as "" (the templates are strict about undefined names).
