@@ -32,6 +32,7 @@ from returnbridge.web.auth.headers import SecurityHeaders
 from returnbridge.web.auth.routes import auth_router
 from returnbridge.web.connect import connect_router
 from returnbridge.web.flash import Flasher
+from returnbridge.web.notifications import notifications_router
 from returnbridge.web.pages import STATIC_DIR
 from returnbridge.web.reconciliation import reconciliation_router
 from returnbridge.web.rules import rules_router
@@ -73,6 +74,7 @@ def create_app(runtime: Runtime, *, on_webhook: Callable[[int], None]) -> FastAP
     app.include_router(rules_router(runtime))
     app.include_router(analytics_router(runtime))
     app.include_router(reconciliation_router(runtime))
+    app.include_router(notifications_router(runtime))
 
     @app.get("/", include_in_schema=False)
     def home(_user: SignedInUser = Depends(current_user)) -> RedirectResponse:
