@@ -524,3 +524,124 @@ class CaseTabCount(Base):
     tab: Mapped[str] = mapped_column(String(32), primary_key=True)
     needs_action: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     case_count: Mapped[int] = mapped_column(BigInteger)
+
+
+# --- insight: rules, units sold, notifications (issue 7) ---------------------------------------------------------
+
+
+# --- insight and automation (issue 7) -----------------------------------------------------------------------------
+
+
+class Rule(Base):
+    """A merchant's rule: when a new or changed case meets ``conditions``, take ``action`` (``domain.rules``).
+
+    Rules start disabled; ``enabled_at`` marks when a rule was last switched on, and a rule only acts on cases
+    changed since then, so switching a rule on never sweeps through the whole history."""
+
+    __tablename__ = "rules"
+    __table_args__ = (Index("ix_rules_enabled_priority", "enabled", "priority", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    priority: Mapped[int] = mapped_column(Integer, default=100)  # lower runs first; ties by id
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    conditions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    action: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    created_by: Mapped[str] = mapped_column(String(254), default="")
+    updated_by: Mapped[str] = mapped_column(String(254), default="")
+
+
+class RuleRun(Base):
+    """A rule having acted on a case. UNIQUE (rule, case): claimed (committed) before the action is taken, so a
+    rule acts on a case exactly once however often the case changes or the job runs."""
+
+    __tablename__ = "rule_runs"
+    __table_args__ = (
+        UniqueConstraint("rule_id", "case_id", name="uq_rule_runs_rule_case"),
+        Index("ix_rule_runs_case", "case_id"),
+        Index("ix_rule_runs_outcome", "outcome", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("rules.id", ondelete="CASCADE"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(48))
+    # claimed, done, failed, refused (did not fit the case), sent (TikTok did not answer yet), review
+    outcome: Mapped[str] = mapped_column(String(16), default="claimed")
+    message: Mapped[str] = mapped_column(Text, default="")
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id", ondelete="SET NULL"), nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class OrderLineSold(Base):
+    """One sold unit from TikTok's Search Orders (a line item is a unit): the denominator of return rates and
+    the buyer of an order (for rules on a buyer's earlier returns)."""
+
+    __tablename__ = "order_lines_sold"
+    __table_args__ = (
+        UniqueConstraint("account_id", "line_item_id", name="uq_order_lines_sold_account_line"),
+        Index("ix_order_lines_sold_account_created", "account_id", "order_create_time"),
+        Index("ix_order_lines_sold_order", "account_id", "order_id"),
+        Index("ix_order_lines_sold_buyer", "account_id", "buyer_user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("tiktok_accounts.id", ondelete="CASCADE"))
+    order_id: Mapped[str] = mapped_column(String(64))
+    line_item_id: Mapped[str] = mapped_column(String(64))
+    buyer_user_id: Mapped[str] = mapped_column(String(64), default="")
+    order_status: Mapped[str] = mapped_column(String(32), default="")
+    seller_sku: Mapped[str] = mapped_column(String(255), default="")
+    product_id: Mapped[str] = mapped_column(String(64), default="")
+    product_name: Mapped[str] = mapped_column(Text, default="")
+    order_create_time: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    order_update_time: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class OrderSyncState(Base):
+    """The Search Orders cursor of one account (highest order ``update_time`` stored) and its health."""
+
+    __tablename__ = "order_sync_state"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("tiktok_accounts.id", ondelete="CASCADE"), primary_key=True)
+    cursor: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class NotificationSettings(Base):
+    """The digest's settings: one row (id 1). The SMTP password is encrypted (``SecretBox``)."""
+
+    __tablename__ = "notification_settings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    smtp_host: Mapped[str] = mapped_column(String(255), default="")
+    smtp_port: Mapped[int] = mapped_column(Integer, default=587)
+    smtp_user: Mapped[str] = mapped_column(String(255), default="")
+    smtp_password_encrypted: Mapped[str] = mapped_column(Text, default="")
+    smtp_starttls: Mapped[bool] = mapped_column(Boolean, default=True)
+    mail_from: Mapped[str] = mapped_column(String(254), default="")
+    mail_to: Mapped[str] = mapped_column(Text, default="")  # comma-separated addresses
+    webhook_url: Mapped[str] = mapped_column(Text, default="")
+    every_hours: Mapped[int] = mapped_column(Integer, default=24)
+    due_within_hours: Mapped[int] = mapped_column(Integer, default=24)
+    last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class NotificationLog(Base):
+    """Each attempt to notify, per channel: sent or failed with the error, shown on the notifications page."""
+
+    __tablename__ = "notification_log"
+    __table_args__ = (Index("ix_notification_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    channel: Mapped[str] = mapped_column(String(16))  # email, webhook
+    kind: Mapped[str] = mapped_column(String(16))  # digest, test
+    ok: Mapped[bool] = mapped_column(Boolean, default=False)
+    detail: Mapped[str] = mapped_column(Text, default="")

@@ -17,7 +17,7 @@ from huey import Huey, RedisHuey, SqliteHuey
 from sqlalchemy import select
 
 from returnbridge.db.engine import transaction
-from returnbridge.db.models import AccountStatus, Case, SyncState, TikTokAccount
+from returnbridge.db.models import AccountStatus, Case, OrderSyncState, SyncState, TikTokAccount
 from returnbridge.db.repositories import leases
 from returnbridge.sync import app_settings, ingest
 from returnbridge.sync.app_settings import AppSettings
@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 # A webhook whose job was lost is picked up by the sweep after this long (its own job normally runs in ~0.1 s).
 WEBHOOK_SWEEP_AFTER = timedelta(seconds=30)
 DECISION_SWEEP_AFTER = timedelta(minutes=2)
+# Units sold feed return rates, which nobody reads by the minute: one Search Orders pull per shop an hour is plenty.
+ORDERS_EVERY = timedelta(hours=1)
 
 
 def make_huey(runtime: Runtime, *, immediate: bool = False) -> Huey:
@@ -56,6 +58,9 @@ class Jobs:
         self.refresh_tokens: Any = h.task(name="refresh_tokens")(self._refresh_tokens)
         self.mirror: Any = h.task(name="mirror_store")(self._mirror)
         self.sync_run: Any = h.task(name="sync_run")(self._sync_run)
+        self.apply_rules: Any = h.task(name="apply_rules")(self._apply_rules)
+        self.pull_orders: Any = h.task(name="pull_orders")(self._pull_orders)
+        self.send_digest: Any = h.task(name="send_digest")(self._send_digest)
         self.schedule: Any = h.periodic_task(_every_minute, name="schedule")(self._schedule)
 
     # --- tasks -------------------------------------------------------------------------------------------------
@@ -73,6 +78,7 @@ class Jobs:
             return "unavailable"
         self.fetch_records(account_id)
         self._enqueue_mirrors()
+        self.apply_rules()  # after the pages are committed, never inside the ingest transaction
         return "pulled"
 
     def _sync_run(self, run_id: int) -> str:
@@ -85,6 +91,7 @@ class Jobs:
         from returnbridge.sync.webhooks import process_webhook
 
         process_webhook(self.runtime, inbox_id)
+        self.apply_rules()
 
     def _fetch_records(self, account_id: int) -> int:
         from returnbridge.sync.records import fetch_due_records
@@ -122,6 +129,34 @@ class Jobs:
 
         report = mirror_store(self.runtime, store_id)
         return "busy" if report.busy else "mirrored"
+
+    def _apply_rules(self) -> int:
+        """One pass of the enabled rules. Under a lease so two workers do not evaluate the same cases at once
+        (the UNIQUE run row would stop a second action anyway; the lease saves the wasted work)."""
+        from returnbridge.sync.rules import apply_rules
+
+        try:
+            with lease(self.runtime, "rules"):
+                return len(apply_rules(self.runtime))
+        except ShopBusy:
+            return 0
+
+    def _pull_orders(self, account_id: int) -> int:
+        from returnbridge.sync.orders_sold import pull_orders
+
+        try:
+            with lease(self.runtime, f"orders:{account_id}"):
+                return pull_orders(self.runtime, account_id)
+        except ShopBusy:
+            return 0
+        except AccountUnavailable as unavailable:
+            log.warning("not pulling the orders of account %s: %s", account_id, unavailable)
+            return 0
+
+    def _send_digest(self) -> None:
+        from returnbridge.sync.notifications import send_digest_if_due
+
+        send_digest_if_due(self.runtime)
 
     def _enqueue_mirrors(self, now: datetime | None = None) -> list[int]:
         from returnbridge.sync.mirror import stores_due
@@ -161,6 +196,15 @@ class Jobs:
                 ).order_by(TikTokAccount.id)
             ))
             webhooks = pending_webhooks(session, now - WEBHOOK_SWEEP_AFTER)
+            orders_due = list(session.scalars(
+                select(TikTokAccount.id).where(TikTokAccount.status == AccountStatus.ACTIVE.value).where(
+                    ~select(OrderSyncState.account_id).where(
+                        OrderSyncState.account_id == TikTokAccount.id,
+                        OrderSyncState.last_ok_at.is_not(None),
+                        OrderSyncState.last_ok_at > now - ORDERS_EVERY,
+                    ).exists()
+                ).order_by(TikTokAccount.id)
+            ))
             records = list(session.scalars(
                 select(Case.account_id).join(TikTokAccount, TikTokAccount.id == Case.account_id).where(
                     Case.records_due.is_(True), TikTokAccount.status == AccountStatus.ACTIVE.value
@@ -176,7 +220,12 @@ class Jobs:
         self.retry_decisions()
         self.refresh_tokens()
         mirrors = self._enqueue_mirrors(now)
-        return {"pulls": len(due_pulls), "webhooks": len(webhooks), "records": len(records), "mirrors": len(mirrors)}
+        for account_id in orders_due:
+            self.pull_orders(account_id)
+        self.apply_rules()
+        self.send_digest()
+        return {"pulls": len(due_pulls), "webhooks": len(webhooks), "records": len(records), "mirrors": len(mirrors),
+                "orders": len(orders_due)}
 
     def _app_settings(self) -> AppSettings:
         with transaction(self.runtime.sessions) as session:

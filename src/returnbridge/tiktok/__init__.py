@@ -17,7 +17,7 @@ from .errors import (
     TransientError,
     error_class_for,
 )
-from .filters import CancellationFilters, ReturnFilters
+from .filters import CancellationFilters, OrderFilters, ReturnFilters
 from .models import (
     AftersaleEligibility,
     AuthorizedShop,
@@ -78,6 +78,7 @@ __all__ = [
     "MemoryTokenSource",
     "NotFound",
     "Order",
+    "OrderFilters",
     "OrderLineItem",
     "OrderPayment",
     "OrderStatusChange",

@@ -37,3 +37,19 @@ class CancellationFilters(_SearchFilters):
     cancel_ids: list[str] | None = None
     cancel_types: list[str] | None = None
     cancel_status: list[str] | None = None
+
+
+class OrderFilters(BaseModel):
+    """Body filters of Search Orders (§7.1): unlike the returns searches, ``order_status`` is a single string."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    order_status: str | None = None
+    buyer_user_id: str | None = None
+    create_time_ge: int | None = None
+    create_time_lt: int | None = None
+    update_time_ge: int | None = None
+    update_time_lt: int | None = None
+
+    def to_body(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)

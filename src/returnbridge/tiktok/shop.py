@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from .auth import TokenSource
 from .envelope import AnyData, Envelope, OrdersData, ReasonsData, RecordsData, WebhooksData
 from .errors import TikTokError, TokenExpired
-from .filters import CancellationFilters, ReturnFilters
+from .filters import CancellationFilters, OrderFilters, ReturnFilters
 from .models import (
     AftersaleEligibility,
     Cancellation,
@@ -43,6 +43,7 @@ EMPTY_JSON = b"{}"
 
 _SEARCH_RETURNS = "/return_refund/{version}/returns/search"
 _SEARCH_CANCELLATIONS = "/return_refund/{version}/cancellations/search"
+_SEARCH_ORDERS = "/order/{version}/orders/search"
 _RETURN_RECORDS = "/return_refund/202309/returns/{return_id}/records"
 _APPROVE_RETURN = "/return_refund/202309/returns/{return_id}/approve"
 _REJECT_RETURN = "/return_refund/{version}/returns/{return_id}/reject"
@@ -175,7 +176,7 @@ class ShopClient:
     def _search_call(
         self,
         api: str,
-        filters: ReturnFilters | CancellationFilters | None,
+        filters: ReturnFilters | CancellationFilters | OrderFilters | None,
         page_size: int,
         page_token: str | None,
         sort_field: str,
@@ -198,7 +199,7 @@ class ShopClient:
     def _page_requests(
         self,
         api: str,
-        filters: ReturnFilters | CancellationFilters | None,
+        filters: ReturnFilters | CancellationFilters | OrderFilters | None,
         page_size: int,
         sort_field: str,
         sort_order: str,
@@ -586,6 +587,19 @@ class ShopClient:
         envelope = self._send(call, Envelope[UploadedImage])
         image = _require(envelope.data, "image upload", envelope)
         return image if image.mime_type else image.model_copy(update={"mime_type": mime_type})
+
+    def iter_raw_order_pages(
+        self,
+        filters: OrderFilters | None = None,
+        *,
+        page_size: int = 100,
+        sort_field: str = "update_time",
+        sort_order: str = "ASC",
+        version: str = "202309",
+    ) -> Iterator[RawPage]:
+        """Every page of Search Orders as plain JSON (``orders``), oldest change first so a cursor can follow."""
+        requests = self._page_requests(_SEARCH_ORDERS, filters, page_size, sort_field, sort_order, version)
+        return iter_pages(requests, lambda raw: parse_raw_page(raw, "orders"))
 
     def get_orders(self, order_ids: Sequence[str]) -> list[Order]:
         """Get Order Detail for any number of ids, 50 per call, in the order TikTok answers each chunk."""

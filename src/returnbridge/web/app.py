@@ -26,6 +26,7 @@ from returnbridge.errors import UserFacingError
 from returnbridge.sync.runtime import Runtime
 from returnbridge.sync.webhooks import WebhookIntake
 from returnbridge.web.account import account_router
+from returnbridge.web.analytics import analytics_router
 from returnbridge.web.api.cases import cases_api_router
 from returnbridge.web.api_tokens_page import api_tokens_router
 from returnbridge.web.auth import Forbidden, NotSignedIn, SessionStore, SignedInUser, current_user
@@ -40,8 +41,11 @@ from returnbridge.web.cases_api import case_list_api_router
 from returnbridge.web.connect import connect_router
 from returnbridge.web.connections import connections_router
 from returnbridge.web.flash import Flasher
+from returnbridge.web.notifications import notifications_router
 from returnbridge.web.pages import STATIC_DIR
+from returnbridge.web.reconciliation import reconciliation_router
 from returnbridge.web.returns import returns_router
+from returnbridge.web.rules import rules_router
 from returnbridge.web.settings_page import settings_router
 from returnbridge.web.stores import MirrorRunner
 from returnbridge.web.sync_runs import SyncRunner, sync_router
@@ -104,6 +108,10 @@ def create_app(
     app.include_router(case_page_router(runtime, case_actions))
     app.include_router(cases_api_router(case_actions))
     app.include_router(api_tokens_router(runtime))
+    app.include_router(rules_router(runtime))
+    app.include_router(analytics_router(runtime))
+    app.include_router(reconciliation_router(runtime))
+    app.include_router(notifications_router(runtime))
 
     @app.get("/", include_in_schema=False)
     def home(_user: SignedInUser = Depends(current_user)) -> RedirectResponse:

@@ -38,3 +38,13 @@ def money_text(amount: Decimal | None, currency: str) -> str:
     shown = amount.quantize(places) if amount == amount.quantize(places) else amount.normalize()
     text = format(shown, "f")
     return f"{text} {currency}".strip()
+
+
+def amount_cell(amount: Decimal | None, currency: str = "") -> str:
+    """The number alone, in the currency's usual precision, for tables whose column already names the currency;
+    "—" when there is no amount."""
+    if amount is None:
+        return "—"
+    places = Decimal(1).scaleb(-minor_units(currency))
+    shown = amount.quantize(places) if amount == amount.quantize(places) else amount
+    return f"{shown:f}"

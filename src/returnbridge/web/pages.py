@@ -38,8 +38,12 @@ class NavItem:
 # part of the app appears by itself) and only to roles allowed to open it.
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Returns & refunds", "/returns", Role.VIEWER),
+    NavItem("Analytics", "/analytics", Role.VIEWER),
+    NavItem("Reconciliation", "/reconciliation", Role.VIEWER),
+    NavItem("Rules", "/rules", Role.ADMIN),
     NavItem("Connections", "/connections", Role.VIEWER),
     NavItem("Settings", "/settings", Role.VIEWER),
+    NavItem("Notifications", "/notifications", Role.ADMIN),
     NavItem("Users", "/users", Role.ADMIN),
 )
 
