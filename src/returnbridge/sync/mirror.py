@@ -150,25 +150,33 @@ class Mirror:
         try:
             with lease(self.runtime, store_lease_name(self.store_id)) as held:
                 seen: set[int] = set()
+                # Seen effects that may be due again in this run (retrying after a backoff shorter than the run, or
+                # not claimed); every other seen one is done, held or failed, which the due query never returns.
+                revisit: set[int] = set()
                 while limit is None or len(seen) < limit:
-                    batch = self._due(now(), seen)
+                    batch = self._due(now(), seen, len(revisit))
                     if not batch:
                         break
                     for effect_id in batch:
                         if limit is not None and len(seen) >= limit:
                             break
                         seen.add(effect_id)
+                        settled = report.performed + report.held + report.failed
                         self._perform(effect_id, report)
+                        if report.performed + report.held + report.failed == settled:
+                            revisit.add(effect_id)
                         held.renew()
         except ShopBusy:
             report.busy = True
         return report
 
-    def _due(self, now: datetime, seen: set[int]) -> list[int]:
-        """Due effects in order, without those whose earlier effect (same case) is not done yet."""
+    def _due(self, now: datetime, seen: set[int], seen_due: int) -> list[int]:
+        """Due effects in order, without those whose earlier effect (same case) is not done yet. At most
+        ``seen_due`` seen effects can still be due, so that many more rows are read, not every seen one (which
+        made a run read O(N) rows per batch)."""
         with transaction(self.runtime.sessions) as session:
             repo = StoreEffectRepository(session)
-            effects = [e for e in repo.due(self.store_id, now, BATCH + len(seen)) if e.id not in seen][:BATCH]
+            effects = [e for e in repo.due(self.store_id, now, BATCH + seen_due) if e.id not in seen][:BATCH]
             states = repo.states_for_cases(self.store_id, (e.case_id for e in effects))
             ready = []
             for effect in effects:
