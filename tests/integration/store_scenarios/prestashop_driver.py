@@ -117,7 +117,7 @@ class PrestaShopDriver:
                  if (m := _ENDED.search(msg["message"]))}
         records = []
         for msg in messages:
-            if "returned units:" not in msg["message"] or _ENDED.search(msg["message"]):
+            if msg["private"] != "1" or "returned units:" not in msg["message"] or _ENDED.search(msg["message"]):
                 continue
             units: Counter[str] = Counter()
             for quantity, sku in _UNITS.findall(msg["message"].split("returned units:", 1)[1]):

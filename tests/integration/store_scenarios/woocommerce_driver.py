@@ -105,7 +105,7 @@ class WooCommerceDriver:
         ended = {int(m.group(2)): (m.group(1), n["id"]) for n in notes if (m := _ENDED.search(n["note"]))}
         records = []
         for note in notes:
-            if "Returned units:" not in note["note"] or _ENDED.search(note["note"]):
+            if note["customer_note"] or "Returned units:" not in note["note"] or _ENDED.search(note["note"]):
                 continue
             units: Counter[str] = Counter()
             for quantity, sku in _UNITS.findall(note["note"].split("Returned units:", 1)[1]):
