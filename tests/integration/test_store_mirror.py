@@ -333,3 +333,31 @@ def test_ledger_flags_matched_missing_differing_and_duplicate_refunds(runtime: R
     assert sorted(r.status for r in verified.rows) == sorted([DUPLICATE, DIFFERS, MISSING])
     [total] = verified.totals()
     assert (total.currency, total.tiktok_refunded, total.cases) == ("USD", Decimal("82.59"), 3)
+
+
+class _BeforeReturnCancel:
+    """A platform adapter written before ``cancel_return`` joined the protocol (every other method is real)."""
+
+    def __init__(self, inner: MemoryStore) -> None:
+        self._inner = inner
+        self.platform = inner.platform
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "cancel_return":
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+
+def test_an_adapter_without_cancel_return_holds_the_effect_with_the_reason(runtime: Runtime,
+                                                                            account_id: int) -> None:
+    store_id = add_store(runtime)
+    memory = MemoryStore()
+    memory.add_order("O1", {"SKU-A": 1})
+    ingest(runtime, account_id, tiktok_return("R1", "O1", "AWAITING_BUYER_SHIP"))
+    mirror_store(runtime, store_id, adapter=memory)  # type: ignore[arg-type]
+    ingest(runtime, account_id, tiktok_return("R1", "O1", "RETURN_OR_REFUND_REQUEST_CANCEL", update=NOW + 60))
+    report = mirror_store(runtime, store_id, adapter=_BeforeReturnCancel(memory))  # type: ignore[arg-type]
+    [cancel] = effects(runtime, kind="return_cancel")
+    assert report.held == 1 and cancel.state == "held"
+    assert "cannot end a store return yet" in cancel.held_reason and "unexpected error" not in cancel.held_reason
+    assert memory.of_kind("return_cancel") == []

@@ -1,9 +1,10 @@
-"""Mirroring into the WooCommerce emulator over real HTTP, on SQLite and PostgreSQL: each path of issue 5, the meta
-lookup, a lost answer and a crash between WooCommerce's commit and ours, two workers at once, reconciliation."""
+"""WooCommerce-specific mirroring checks over real HTTP, on SQLite and PostgreSQL: the refund body WooCommerce gets
+(both auth styles), restock rules, WooCommerce's refusals and the meta lookup. Every platform-neutral path (each
+effect, exactly once under crashes and lost answers, two workers, reconciliation, ended returns) is in the scenario
+suite, ``tests/integration/store_scenarios``."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -11,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-from huey import MemoryHuey
 from sqlalchemy import select
 
 from returnbridge.config import Settings
@@ -19,12 +19,9 @@ from returnbridge.db.engine import transaction
 from returnbridge.db.models import StoreEffect, StoreOrderMatch, TikTokAccount, utcnow
 from returnbridge.domain.statuses import CaseKind
 from returnbridge.emulators.woocommerce.server import EmulatorServer
-from returnbridge.stores.adapter import EffectResult
 from returnbridge.sync import stores as store_service
 from returnbridge.sync.ingest import store_page
-from returnbridge.sync.jobs import Jobs
-from returnbridge.sync.mirror import Mirror, mirror_store
-from returnbridge.sync.reconcile import MATCHED, reconcile
+from returnbridge.sync.mirror import mirror_store
 from returnbridge.sync.runtime import Runtime
 
 NOW = 1_790_000_000
@@ -139,13 +136,7 @@ def effect(runtime: Runtime, kind: str) -> StoreEffect:
         return session.scalars(select(StoreEffect).where(StoreEffect.kind == kind)).one()
 
 
-def all_due_now(runtime: Runtime) -> None:
-    with transaction(runtime.sessions) as session:
-        for row in session.scalars(select(StoreEffect)):
-            row.next_attempt_at = utcnow()
-
-
-# --- each path --------------------------------------------------------------------------------------------------
+# --- WooCommerce specifics ----------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("auth", ["basic", "query"])
@@ -171,23 +162,6 @@ def test_refund_only_records_tiktoks_total_without_gateway_or_restock(
     assert {r["auth"] for r in requests if r["route"] == "refunds.create"} == {auth}
 
 
-def test_return_and_refund_with_restock_puts_units_back_through_the_refund(
-    runtime: Runtime, account_id: int, site: Site
-) -> None:
-    store_id = connect(runtime, site, auto_restock=True, restock_trigger="package_approved")
-    site.order("T1", {"RB-001": 1})
-    before = site.stock("RB-001")
-    ingest(runtime, account_id, tiktok("R1", "T1", SUCCESS))
-    mirror_store(runtime, store_id)
-    assert states(runtime) == {"return": "done"}  # no restock effect: it rides on the refund
-    [note] = site.return_notes()
-    assert f"rb-{store_id}-1-return-v1" in note["note"] and note["customer_note"] is False
-    ingest(runtime, account_id, tiktok("R1", "T1", COMPLETE, update=NOW + 60))
-    mirror_store(runtime, store_id)
-    assert states(runtime) == {"return": "done", "refund": "done"}
-    assert len(site.refunds()) == 1 and site.stock("RB-001") == before + 1
-
-
 def test_restock_does_nothing_where_the_order_never_reduced_stock(runtime: Runtime, account_id: int,
                                                                    site: Site) -> None:
     store_id = connect(runtime, site, auto_restock=True)
@@ -197,24 +171,6 @@ def test_restock_does_nothing_where_the_order_never_reduced_stock(runtime: Runti
     mirror_store(runtime, store_id)
     assert states(runtime) == {"return": "done", "refund": "done"}
     assert site.stock("RB-001") == before
-
-
-def test_no_restock_when_auto_restock_is_off(runtime: Runtime, account_id: int, site: Site) -> None:
-    store_id = connect(runtime, site)
-    site.order("T1", {"RB-001": 1})
-    before = site.stock("RB-001")
-    ingest(runtime, account_id, tiktok("R1", "T1", COMPLETE))
-    mirror_store(runtime, store_id)
-    assert states(runtime) == {"return": "done", "refund": "done"}
-    assert site.stock("RB-001") == before
-
-
-def test_informational_mode_records_the_return_and_no_refund(runtime: Runtime, account_id: int, site: Site) -> None:
-    store_id = connect(runtime, site, mirroring="informational")
-    site.order("T1", {"RB-001": 1})
-    ingest(runtime, account_id, tiktok("R1", "T1", COMPLETE))
-    mirror_store(runtime, store_id)
-    assert len(site.return_notes()) == 1 and site.refunds() == []
 
 
 def test_informational_mode_plans_no_restock_because_woocommerce_restocks_only_with_a_refund(
@@ -228,69 +184,6 @@ def test_informational_mode_plans_no_restock_because_woocommerce_restocks_only_w
     with transaction(runtime.sessions) as session:
         kinds = sorted(session.scalars(select(StoreEffect.kind)))
     assert kinds == ["return"] and site.stock("RB-001") == before
-
-
-def test_partial_refund_records_money_only(runtime: Runtime, account_id: int, site: Site) -> None:
-    store_id = connect(runtime, site, auto_restock=True)
-    site.order("T1", {"RB-001": 1})
-    before = site.stock("RB-001")
-    ingest(runtime, account_id, tiktok("R1", "T1", COMPLETE, type_="REFUND", total="5.00",
-                                       partial_refund={"currency": "USD", "amount": "5.00"}))
-    mirror_store(runtime, store_id)
-    [refund] = site.refunds()
-    assert refund["amount"] == "5.00" and refund["line_items"] == []
-    assert site.stock("RB-001") == before
-
-
-def test_cancellation_before_shipment_refunds_and_restocks_through_the_refund(
-    runtime: Runtime, account_id: int, site: Site
-) -> None:
-    store_id = connect(runtime, site, auto_restock=True)
-    site.order("T1", {"RB-001": 2})
-    before = site.stock("RB-001")
-    ingest(runtime, account_id, tiktok("C1", "T1", "CANCELLATION_REQUEST_COMPLETE", kind="cancellation",
-                                       type_="BUYER_CANCEL", skus=("RB-001", "RB-001"), total="51.07"),
-           kind=CaseKind.CANCELLATION)
-    mirror_store(runtime, store_id)
-    assert states(runtime) == {"refund": "done"}
-    [refund] = site.refunds()
-    assert [li["quantity"] for li in refund["line_items"]] == [-2]
-    assert site.return_notes() == [] and site.stock("RB-001") == before + 2
-
-
-def test_multi_unit_partial_return_refunds_and_restocks_only_the_returned_units(
-    runtime: Runtime, account_id: int, site: Site
-) -> None:
-    store_id = connect(runtime, site, auto_restock=True)
-    site.order("T1", {"RB-001": 3, "RB-002": 1})
-    before = site.stock("RB-001"), site.stock("RB-002")
-    ingest(runtime, account_id, tiktok("R1", "T1", COMPLETE, skus=("RB-001", "RB-001"), total="50.55"))
-    mirror_store(runtime, store_id)
-    [refund] = site.refunds()
-    assert [(li["sku"], li["quantity"]) for li in refund["line_items"]] == [("RB-001", -2)]
-    assert "2 × RB-001" in site.return_notes()[0]["note"]
-    assert (site.stock("RB-001"), site.stock("RB-002")) == (before[0] + 2, before[1])
-
-
-def test_currency_mismatch_is_held_and_nothing_reaches_the_store(runtime: Runtime, account_id: int,
-                                                                  site: Site) -> None:
-    store_id = connect(runtime, site)
-    site.order("T1", {"RB-001": 1}, currency="EUR")
-    ingest(runtime, account_id, tiktok("R1", "T1", COMPLETE, type_="REFUND"))
-    mirror_store(runtime, store_id)
-    held = effect(runtime, "refund")
-    assert held.state == "held" and "EUR" in held.held_reason and "never converted" in held.held_reason
-    assert site.refunds() == []
-
-
-def test_order_not_found_is_held_with_what_was_tried(runtime: Runtime, account_id: int, site: Site) -> None:
-    store_id = connect(runtime, site)
-    site.order("OTHER", {"RB-001": 1})
-    ingest(runtime, account_id, tiktok("R1", "NOPE", COMPLETE, type_="REFUND"))
-    mirror_store(runtime, store_id)
-    held = effect(runtime, "refund")
-    assert held.state == "held" and "no store order found for TikTok order NOPE" in held.held_reason
-    assert f"meta:key={META_KEY}" in held.held_reason
 
 
 def test_refund_above_what_the_order_can_refund_is_held_with_woocommerces_message(
@@ -330,84 +223,3 @@ def test_meta_lookup_is_bounded_by_scan_pages(runtime: Runtime, account_id: int,
     listed = [r for r in site.call("GET", "/requests")["requests"] if r["route"] == "orders.list"]
     assert len(listed) == 1
 
-
-# --- exactly once ---------------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("route", ["notes.create", "refunds.create"])
-def test_woocommerce_committed_but_the_answer_was_lost_each_effect_exists_once(
-    runtime: Runtime, account_id: int, site: Site, route: str
-) -> None:
-    store_id = connect(runtime, site, auto_restock=True)
-    site.order("T1", {"RB-001": 1})
-    before = site.stock("RB-001")
-    ingest(runtime, account_id, tiktok("R1", "T1", COMPLETE))
-    site.fault("commit_then_error", route)
-    mirror_store(runtime, store_id)
-    all_due_now(runtime)
-    report = mirror_store(runtime, store_id)
-    assert report.adopted == 1
-    assert states(runtime) == {"return": "done", "refund": "done"}
-    assert (len(site.return_notes()), len(site.refunds())) == (1, 1)
-    assert site.stock("RB-001") == before + 1
-
-
-@pytest.mark.parametrize("kind", ["return", "refund"])
-def test_process_killed_after_woocommerce_answered_the_restart_creates_nothing_twice(
-    runtime: Runtime, account_id: int, site: Site, kind: str
-) -> None:
-    store_id = connect(runtime, site, auto_restock=True)
-    site.order("T1", {"RB-001": 1})
-    before = site.stock("RB-001")
-    ingest(runtime, account_id, tiktok("R1", "T1", COMPLETE))
-
-    class Killed(BaseException):
-        pass
-
-    def die(_id: int, done: str, _result: EffectResult) -> None:
-        if done == kind:
-            raise Killed
-
-    with pytest.raises(Killed):
-        Mirror(runtime, store_id, after_store_call=die).run()
-    assert effect(runtime, kind).state == "in_progress"
-    mirror_store(runtime, store_id)
-    assert states(runtime) == {"return": "done", "refund": "done"}
-    assert (len(site.return_notes()), len(site.refunds())) == (1, 1)
-    assert site.stock("RB-001") == before + 1
-
-
-def test_two_workers_mirroring_the_same_store_at_once_make_one_of_each(runtime: Runtime, account_id: int,
-                                                                        site: Site) -> None:
-    store_id = connect(runtime, site, auto_restock=True)
-    for i in range(5):
-        site.order(f"T{i}", {"RB-001": 1})
-    ingest(runtime, account_id, *[tiktok(f"R{i}", f"T{i}", COMPLETE) for i in range(5)])
-    barrier = threading.Barrier(2)
-
-    def worker() -> None:
-        barrier.wait()
-        mirror_store(runtime, store_id)
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    mirror_store(runtime, store_id)
-    assert (len(site.return_notes()), len(site.refunds())) == (5, 5)
-
-
-def test_the_sweep_job_mirrors_and_reconciliation_reads_back_matched(runtime: Runtime, account_id: int,
-                                                                      site: Site) -> None:
-    store_id = connect(runtime, site)
-    for i in range(3):
-        site.order(f"T{i}", {"RB-001": 1})
-    ingest(runtime, account_id, *[tiktok(f"R{i}", f"T{i}", COMPLETE, type_="REFUND") for i in range(3)])
-    jobs = Jobs(runtime, MemoryHuey("woo-mirror-test", immediate=True))
-    assert jobs._enqueue_mirrors() == [store_id]
-    assert len(site.refunds()) == 3
-    ledger = reconcile(runtime, store_id=store_id, verify=True)
-    assert [r.status for r in ledger.rows] == [MATCHED] * 3
-    [total] = ledger.totals()
-    assert (total.tiktok_refunded, total.store_recorded) == (Decimal("82.59"), Decimal("82.59"))

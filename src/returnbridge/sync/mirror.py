@@ -338,7 +338,13 @@ class Mirror:
             rejected = bool(payload.get("rejected"))
             why = "rejected on TikTok" if rejected else "cancelled on TikTok"
             note = f"ReturnBridge {claim.key} · TikTok return {tiktok_id} {why}"
-            return self.adapter.cancel_return(ReturnCancelRequest(
+            # A platform adapter written before ``return_cancel`` existed has no such method: hold the effect with
+            # the reason instead of failing with an AttributeError on a person's case.
+            cancel = getattr(self.adapter, "cancel_return", None)
+            if not callable(cancel):
+                raise _Hold(f"{self.store.platform} stores cannot end a store return yet; end the return in the "
+                            "store by hand")
+            return cancel(ReturnCancelRequest(
                 order, effect_key(self.store_id, claim.case_id, "return"), claim.key, note[:500], rejected))
         raise PermanentStoreError(f"unknown effect kind {claim.kind!r}")
 

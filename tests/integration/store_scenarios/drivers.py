@@ -24,13 +24,21 @@ from returnbridge.sync.runtime import Runtime
 class Capability(StrEnum):
     """What a platform can record; a scenario that needs a missing capability is skipped with the reason."""
 
-    # The store has a return record of its own (Shopify returns, Adobe Commerce RMA); without it a return effect
-    # leaves nothing to read back and only refunds and stock are judged.
+    # A return effect leaves a record the driver reads back as a ``ReturnRecord``: the store's own return (Shopify
+    # returns, Adobe Commerce RMA) or, on platforms without a returns API, the private order note (WooCommerce) or
+    # message (PrestaShop) carrying our key and the units. Without it only refunds and stock are judged.
     RETURNS = "returns"
     # Stock is kept per location/source and a restock can target one (default, fulfilled-from, chosen).
     LOCATIONS = "locations"
-    # A store-side return can be cancelled/closed when TikTok rejects it or the buyer cancels it.
+    # A store-side return can be ended when TikTok rejects it or the buyer cancels it: its status changes
+    # (Shopify) or a second note/message records the end (WooCommerce, PrestaShop).
     RETURN_CANCEL = "return_cancel"
+    # Returned units go back through a restock effect of their own (a stock write). Without it (WooCommerce, whose
+    # only exactly-once stock write is the refund's ``api_restock``) they go back with the recorded refund.
+    RESTOCK_EFFECT = "restock_effect"
+    # A recorded refund can put its own units back in stock (a cancellation before shipment). PrestaShop's credit
+    # slip cannot: a cancelled order's stock comes back through the order state, which ReturnBridge does not change.
+    REFUND_RESTOCK = "refund_restock"
 
 
 class Fault(StrEnum):
@@ -65,6 +73,9 @@ class ReturnRecord:
     status: str  # normalised: "open", "closed", "cancelled", "declined", "requested"
     units: Mapping[str, int]  # sku → quantity
     note: str = ""  # where our idempotency key is
+    # The store record that ended it: the return itself where its status changes (Shopify), the note/message that
+    # records the end where the store keeps notes only; "" while it is not ended.
+    ended_by: str = ""
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from .drivers import PlatformDriver
+from .prestashop_driver import PrestaShopDriver
 from .shopify_driver import ShopifyDriver
+from .woocommerce_driver import WooCommerceDriver
 
 DRIVERS: tuple[type[PlatformDriver], ...] = (
     ShopifyDriver,
+    WooCommerceDriver,
+    PrestaShopDriver,
 )

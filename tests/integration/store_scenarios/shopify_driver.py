@@ -44,7 +44,8 @@ class ShopHandle:
 
 class ShopifyDriver:
     platform = "shopify"
-    capabilities = frozenset({Capability.RETURNS, Capability.LOCATIONS, Capability.RETURN_CANCEL})
+    capabilities = frozenset({Capability.RETURNS, Capability.LOCATIONS, Capability.RETURN_CANCEL,
+                              Capability.RESTOCK_EFFECT, Capability.REFUND_RESTOCK})
 
     def __init__(self) -> None:
         self._server: EmulatorServer | None = None
@@ -113,8 +114,10 @@ class ShopifyDriver:
             units: Counter[str] = Counter()
             for line in ret["line_items"]:
                 units[sku_by_fli[line["fulfillment_line_item_id"]]] += int(line["quantity"])
-            records.append(ReturnRecord(ret["id"], ret["order_id"], _STATUSES[ret["status"]], dict(units),
-                                        " ".join(li["return_reason_note"] for li in ret["line_items"])))
+            status = _STATUSES[ret["status"]]
+            records.append(ReturnRecord(ret["id"], ret["order_id"], status, dict(units),
+                                        " ".join(li["return_reason_note"] for li in ret["line_items"]),
+                                        ended_by=ret["id"] if status in ("cancelled", "closed", "declined") else ""))
         return records
 
     def refunds(self, store: ScenarioStore) -> list[RefundRecord]:

@@ -31,6 +31,28 @@ def assert_refund(scenario: Scenario, *, total: Decimal = TOTAL, units: dict[str
     assert scenario.effect("refund").recorded_amount == total
 
 
+def own_restock(driver: PlatformDriver) -> bool:
+    return Capability.RESTOCK_EFFECT in driver.capabilities
+
+
+def restock_done(driver: PlatformDriver) -> dict[str, str]:
+    """The restock effect's expected state, where the platform has one (else the refund restocks)."""
+    return {"restock": "done"} if own_restock(driver) else {}
+
+
+def assert_restocked_once(scenario: Scenario, units: dict[str, int], *,
+                          refunded: dict[str, int] | None = None) -> None:
+    """The refund is recorded once, and the returned units went back once: by the restock effect where the platform
+    has one (the refund puts nothing back: one restock path per unit), else by the refund itself."""
+    d, s = scenario.driver, scenario.store
+    if own_restock(d):
+        assert_refund(scenario, units=refunded)
+        assert [dict(r.units) for r in d.restocks(s)] == [units]
+    else:
+        assert_refund(scenario, units=refunded, restocked=units)
+        assert d.restocks(s) == []
+
+
 # --- each path ------------------------------------------------------------------------------------------------------
 
 
@@ -59,17 +81,19 @@ def test_return_and_refund_with_restock_on_package_approval(scenario: Scenario) 
     assert d.available(s, scenario.sku) == before  # nothing back in stock before the package is approved
     scenario.tiktok(tiktok_case("R1", "T1", SUCCESS, skus=(scenario.sku,), update=1_790_000_060))
     scenario.mirror()
-    assert scenario.states() == {"return": "done", "restock": "done"}
-    assert d.available(s, scenario.sku) == before + 1
+    if not own_restock(d):
+        # The units can only go back with the refund: nothing moves at package approval.
+        assert scenario.states() == {"return": "done"} and d.available(s, scenario.sku) == before
+    else:
+        assert scenario.states() == {"return": "done", "restock": "done"}
+        assert d.available(s, scenario.sku) == before + 1
     scenario.tiktok(tiktok_case("R1", "T1", COMPLETE, skus=(scenario.sku,), update=1_790_000_120))
     scenario.mirror()
-    assert scenario.states() == {"return": "done", "restock": "done", "refund": "done"}
+    assert scenario.states() == {"return": "done", "refund": "done", **restock_done(d)}
     if Capability.RETURNS in d.capabilities:
         [ret] = d.returns(s)
         assert dict(ret.units) == {scenario.sku: 1} and scenario.effect("return").idempotency_key in ret.note
-    [restock] = d.restocks(s)
-    assert dict(restock.units) == {scenario.sku: 1}
-    assert_refund(scenario)  # the refund puts nothing back: one restock path per unit
+    assert_restocked_once(scenario, {scenario.sku: 1})
     assert d.available(s, scenario.sku) == before + 1
 
 
@@ -88,7 +112,8 @@ def test_restock_on_refund_completion_at_the_chosen_location(scenario: Scenario)
     assert "restock" not in scenario.states()  # the trigger is the refund, not the package
     scenario.tiktok(tiktok_case("R1", "T1", COMPLETE, skus=(scenario.sku,), update=1_790_000_060))
     scenario.mirror()
-    assert scenario.states() == {"return": "done", "refund": "done", "restock": "done"}
+    assert scenario.states() == {"return": "done", "refund": "done", **restock_done(d)}
+    assert_restocked_once(scenario, {scenario.sku: 1})
     assert d.available(s, scenario.sku, where) == before + 1
     if where:
         assert [r.location for r in d.restocks(s)] == [where]
@@ -139,8 +164,13 @@ def test_cancellation_before_shipment_refunds_and_restocks_through_the_refund(sc
                                 type_="BUYER_CANCEL", kind=CaseKind.CANCELLATION), kind=CaseKind.CANCELLATION)
     scenario.mirror()
     assert scenario.states() == {"refund": "done"}
-    assert_refund(scenario, units={scenario.sku: 2}, restocked={scenario.sku: 2})
     assert d.returns(s) == [] and d.restocks(s) == []  # one restock path: the refund's
+    if Capability.REFUND_RESTOCK not in d.capabilities:
+        # The refund records the units but cannot put them back; the platform restocks a cancelled order itself.
+        assert_refund(scenario, units={scenario.sku: 2})
+        assert d.available(s, scenario.sku) == before
+        return
+    assert_refund(scenario, units={scenario.sku: 2}, restocked={scenario.sku: 2})
     assert d.available(s, scenario.sku) == before + 2
 
 
@@ -152,11 +182,10 @@ def test_multi_unit_partial_return_returns_refunds_and_restocks_only_the_returne
     before, other_before = d.available(s, scenario.sku), d.available(s, other)
     scenario.tiktok(tiktok_case("R1", "T1", COMPLETE, skus=(scenario.sku, scenario.sku)))
     scenario.mirror()
-    assert scenario.states() == {"return": "done", "refund": "done", "restock": "done"}
+    assert scenario.states() == {"return": "done", "refund": "done", **restock_done(d)}
     if Capability.RETURNS in d.capabilities:
         assert [dict(r.units) for r in d.returns(s)] == [{scenario.sku: 2}]
-    assert_refund(scenario, units={scenario.sku: 2})
-    assert [dict(r.units) for r in d.restocks(s)] == [{scenario.sku: 2}]
+    assert_restocked_once(scenario, {scenario.sku: 2}, refunded={scenario.sku: 2})
     assert (d.available(s, scenario.sku), d.available(s, other)) == (before + 2, other_before)
 
 
@@ -196,16 +225,17 @@ def full_case(scenario: Scenario) -> None:
 
 def assert_each_once(scenario: Scenario) -> None:
     d, s = scenario.driver, scenario.store
-    assert scenario.states() == {"return": "done", "refund": "done", "restock": "done"}
+    assert scenario.states() == {"return": "done", "refund": "done", **restock_done(d)}
     if Capability.RETURNS in d.capabilities:
         assert len(d.returns(s)) == 1
-    assert_refund(scenario)
-    assert len(d.restocks(s)) == 1
+    assert_restocked_once(scenario, {scenario.sku: 1})
 
 
 @pytest.mark.parametrize("kind", ["return", "refund", "restock"])
 def test_killed_between_the_store_call_and_our_commit_each_effect_exists_once(scenario: Scenario,
                                                                                 kind: str) -> None:
+    if kind == "restock":
+        needs(scenario.driver, Capability.RESTOCK_EFFECT)
     full_case(scenario)
     before = scenario.driver.available(scenario.store, scenario.sku)
     scenario.mirror_killed_after(kind)
@@ -217,6 +247,8 @@ def test_killed_between_the_store_call_and_our_commit_each_effect_exists_once(sc
 
 @pytest.mark.parametrize("kind", ["return", "refund", "restock"])
 def test_store_committed_but_the_answer_was_lost_each_effect_exists_once(scenario: Scenario, kind: str) -> None:
+    if kind == "restock":
+        needs(scenario.driver, Capability.RESTOCK_EFFECT)
     full_case(scenario)
     before = scenario.driver.available(scenario.store, scenario.sku)
     scenario.driver.inject(scenario.store, Fault.COMMIT_THEN_DROP, kind)
@@ -243,10 +275,16 @@ def test_two_workers_mirroring_at_once_make_one_of_each(scenario: Scenario) -> N
     for t in threads:
         t.join()
     scenario.mirror()  # whatever the busy worker skipped
-    assert [e.state for e in scenario.effects()] == ["done"] * 9
+    per_case = 2 + len(restock_done(d))
+    assert [e.state for e in scenario.effects()] == ["done"] * (3 * per_case)
     if Capability.RETURNS in d.capabilities:
         assert len(d.returns(s)) == 3
-    assert (len(d.refunds(s)), len(d.restocks(s))) == (3, 3)
+    refunds = d.refunds(s)
+    assert len(refunds) == 3
+    if own_restock(d):
+        assert len(d.restocks(s)) == 3 and all(dict(r.restocked_units) == {} for r in refunds)
+    else:
+        assert d.restocks(s) == [] and [dict(r.restocked_units) for r in refunds] == [{scenario.sku: 1}] * 3
 
 
 def test_the_sweep_job_mirrors_and_reconciliation_reads_back_matched(scenario: Scenario) -> None:
@@ -292,7 +330,7 @@ def test_a_return_tiktok_ends_after_it_reached_the_store_is_ended_there_once(sce
     assert scenario.states() == {"return": "done", "return_cancel": "done"}
     [ret] = d.returns(s)
     assert ret.status in ("cancelled", "closed", "declined")
-    assert scenario.effect("return_cancel").store_record_id == ret.id
+    assert scenario.effect("return_cancel").store_record_id == ret.ended_by
     # Seen again (a re-pull, a webhook): planned once, nothing more happens in the store.
     scenario.tiktok(tiktok_case("R1", "T1", ending, skus=(scenario.sku,), update=1_790_000_120))
     scenario.mirror()
@@ -321,7 +359,7 @@ def test_killed_after_the_store_ended_the_return_it_is_ended_once(scenario: Scen
     assert scenario.states() == {"return": "done", "return_cancel": "done"}
     [ret] = scenario.driver.returns(scenario.store)
     assert ret.status in ("cancelled", "closed", "declined")
-    assert scenario.effect("return_cancel").store_record_id == ret.id
+    assert scenario.effect("return_cancel").store_record_id == ret.ended_by
 
 
 def test_the_store_ended_the_return_but_the_answer_was_lost_it_is_ended_once(scenario: Scenario) -> None:

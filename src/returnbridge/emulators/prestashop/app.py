@@ -8,6 +8,7 @@ webservice documents; a JSON body is accepted too (``io_format=JSON`` in recent 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import threading
@@ -25,6 +26,9 @@ SINGULAR = {"orders": "order", "order_details": "order_detail", "order_slip": "o
             "stock_availables": "stock_available", "messages": "message", "currencies": "currency"}
 WRITABLE = {("POST", "order_slip"), ("POST", "messages"), ("PUT", "stock_availables")}
 XLINK = "http://www.w3.org/1999/xlink"
+# http_error: answered before anything runs; timeout: answered 504 after ``delay_ms`` (with ``commit`` the request
+# runs first); commit_then_error: runs, then answers ``http_status`` (502) instead: the lost answer.
+FAULT_KINDS = ("http_error", "timeout", "commit_then_error")
 
 
 def _to_xml(parent: ET.Element, value: Any) -> None:
@@ -160,8 +164,15 @@ class PrestaEmulator:
                 fault = self._fault(route)
                 if fault is not None and fault["kind"] == "http_error":
                     raise PsError(0, "Internal Server Error", int(fault.get("http_status") or 500))
+                if fault is not None and fault["kind"] == "timeout" and not fault.get("commit"):
+                    # The shop never got to it (a proxy gave up first): nothing is written.
+                    await asyncio.sleep(int(fault.get("delay_ms") or 30_000) / 1000)
+                    raise PsError(0, "Gateway Timeout", int(fault.get("http_status") or 504))
                 with shop.lock:
                     response = self._run(request, resource, resource_id, body)
+                if fault is not None and fault["kind"] == "timeout":  # written, then too slow to answer
+                    await asyncio.sleep(int(fault.get("delay_ms") or 30_000) / 1000)
+                    raise PsError(0, "Gateway Timeout", int(fault.get("http_status") or 504))
                 if fault is not None:  # commit_then_error: done, answer lost
                     raise PsError(0, "Bad Gateway", int(fault.get("http_status") or 502))
             except PsError as error:
@@ -225,10 +236,10 @@ class PrestaEmulator:
                         "stock_changes": list(shop.stock_changes)}
 
         @app.post("/_emulator/faults")
-        async def add_fault(request: Request) -> dict[str, Any]:
+        async def add_fault(request: Request) -> Any:
             spec = await request.json()
-            if spec.get("kind") not in ("http_error", "commit_then_error"):
-                return {"error": "kind must be http_error or commit_then_error"}
+            if spec.get("kind") not in FAULT_KINDS:
+                return JSONResponse({"error": f"kind must be one of {', '.join(FAULT_KINDS)}"}, status_code=400)
             with self._lock:
                 self.faults.append({**spec, "remaining": int(spec.get("count", 1))})
                 return {"faults": list(self.faults)}

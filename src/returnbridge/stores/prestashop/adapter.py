@@ -12,6 +12,9 @@ carries it is a private order message (``messages``, ``private=1``), written aro
   A retry adopts the linked slip; with only the intent, the one slip on the order created after "last id" for that
   total (the mirror holds the store's lease, so no other ReturnBridge write runs in between). Slip creation through
   the webservice does not run the back-office refund logic: no order state change, no customer e-mail.
+- Return ended (TikTok rejected it or the buyer cancelled it): another private message carrying the
+  ``return_cancel`` key and naming the return message it ends (messages cannot be changed through the webservice).
+  Before writing, the order's messages are searched for that key and an existing one adopted.
 - Restock: ``stock_availables`` PUT of an absolute quantity, so the intent message records "from A to B" per
   stock row. A retry adopts when every row shows B, writes again when every row still shows A, and holds the effect
   for a person when the stock moved in between (a sale during the crash window): never twice. PrestaShop has one
@@ -30,6 +33,7 @@ from returnbridge.stores.adapter import (
     PermanentStoreError,
     RefundRequest,
     RestockRequest,
+    ReturnCancelRequest,
     ReturnRequest,
     StoreOrder,
     StoreOrderLine,
@@ -132,6 +136,22 @@ class PrestaShopAdapter:
         created = self._say(request.order, f"{request.note} · returned units: {units}")
         return EffectResult(f"message:{created['id']}", request.order.url)
 
+    def cancel_return(self, request: ReturnCancelRequest) -> EffectResult:
+        # Messages carry no idempotency key of their own: the order's messages are the record, read before writing.
+        messages = self.client.list("messages", {"id_order": request.order.id})
+        ended = [m for m in messages if f"ReturnBridge {request.key}" in str(m.get("message") or "")]
+        if ended:
+            return EffectResult(f"message:{ended[-1]['id']}", request.order.url)  # before a crash or a lost answer
+        returns = sorted(int(m["id"]) for m in messages
+                         if f"ReturnBridge {request.return_key}" in str(m.get("message") or ""))
+        if not returns:
+            raise PermanentStoreError(f"no return message on store order {request.order.name} carries "
+                                      f"{request.return_key}; there is nothing to end")
+        why = "rejected" if request.rejected else "cancelled"
+        created = self._say(request.order, f"{request.note} · return ended: {why} by TikTok (return message "
+                                           f"{returns[0]})")
+        return EffectResult(f"message:{created['id']}", request.order.url)
+
     def record_refund(self, request: RefundRequest) -> EffectResult:
         order, amounts = request.order, request.amounts
         customer = self._customers.get(order.id) or self._customer(order)
@@ -212,7 +232,7 @@ class PrestaShopAdapter:
 
     def find_effects(self, order: StoreOrder, kind: str, key: str) -> list[EffectResult]:
         ours = self._ours(order, key)
-        if kind == "return":
+        if kind in ("return", "return_cancel"):
             return [EffectResult(f"message:{m['id']}", order.url) for m in ours]
         if kind == "refund":
             return self._find_slips(order, ours)

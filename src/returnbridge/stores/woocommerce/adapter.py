@@ -10,6 +10,9 @@
   line when one order line and one tax rate carry them; otherwise the quantities only, because splitting TikTok's
   amounts over lines would be recomputing them), TikTok's shipping on the shipping line, our key in ``reason`` and
   in ``meta_data`` (``_returnbridge_key``). Before a retry the order's refunds are listed and ours adopted.
+- Return ended (TikTok rejected it or the buyer cancelled it): another private order note carrying the
+  ``return_cancel`` key and naming the return note it ends. Notes cannot be edited through the API, so the history
+  shows both. Before writing, the order's notes are searched for that key and an existing one adopted.
 - Restock: only through the refund (``api_restock: true``), which WooCommerce applies to lines whose stock the
   order reduced, of products that manage stock. There is no separate restock call: ``PUT /products/{id}`` sets an
   absolute ``stock_quantity`` with no key and no history to search, so a crash between that write and our commit
@@ -28,6 +31,7 @@ from returnbridge.stores.adapter import (
     PermanentStoreError,
     RefundRequest,
     RestockRequest,
+    ReturnCancelRequest,
     ReturnRequest,
     StoreOrder,
     StoreOrderLine,
@@ -39,6 +43,8 @@ from returnbridge.stores.woocommerce.client import WooCommerceClient
 
 PAGE = 100  # WooCommerce's per_page maximum
 KEY_META = "_returnbridge_key"
+# Marks the note that ends a return, so a search for the return's own note never counts it.
+ENDED = "Return ended:"
 
 
 def money_text(amount: Decimal) -> str:
@@ -180,11 +186,38 @@ class WooCommerceAdapter:
             "WooCommerce restocks returned units only through a recorded refund (api_restock); with mirroring "
             "'informational' no refund is recorded, and a direct stock write cannot be made exactly once")
 
+    def cancel_return(self, request: ReturnCancelRequest) -> EffectResult:
+        # Notes carry no idempotency key of their own: the order's notes are the record, read before every write.
+        notes = self._notes(request.order)
+        ended = [n for n in notes if request.key in (n.get("note") or "")]
+        if ended:
+            return self._note_result(ended[-1], request.order)  # written before a crash or a lost answer
+        returns = [n for n in notes if _is_return_note(n, request.return_key)]
+        if not returns:
+            raise PermanentStoreError(f"no return note on store order {request.order.name} carries "
+                                      f"{request.return_key}; there is nothing to end")
+        why = "rejected" if request.rejected else "cancelled"
+        # Oldest first: the note create_return wrote (a duplicate, if any, is reported by find_effects).
+        ends = min(int(n["id"]) for n in returns)
+        text = f"{request.note}\n{ENDED} {why} by TikTok (return note #{ends})"
+        created = self.client.post(f"/orders/{request.order.id}/notes", {"note": text, "customer_note": False})
+        if not created.get("id"):
+            raise TransientStoreError("WooCommerce answered without an order note")
+        return self._note_result(created, request.order)
+
+    def _notes(self, order: StoreOrder) -> list[dict[str, Any]]:
+        # Private notes only, without WooCommerce's own ("system") notes about stock and status changes.
+        notes = self.client.get(f"/orders/{order.id}/notes", {"type": "internal"}).json()
+        return [n for n in notes if n.get("author") != "system"]
+
+    def _note_result(self, note: dict[str, Any], order: StoreOrder) -> EffectResult:
+        return EffectResult(f"note:{note['id']}", order.url, detail={"note": note.get("note", "")})
+
     def find_effects(self, order: StoreOrder, kind: str, key: str) -> list[EffectResult]:
         if kind == "return":
-            notes = self.client.get(f"/orders/{order.id}/notes", {"type": "internal"}).json()
-            return [EffectResult(f"note:{n['id']}", order.url, detail={"note": n.get("note", "")})
-                    for n in notes if key in (n.get("note") or "") and n.get("author") != "system"]
+            return [self._note_result(n, order) for n in self._notes(order) if _is_return_note(n, key)]
+        if kind == "return_cancel":
+            return [self._note_result(n, order) for n in self._notes(order) if key in (n.get("note") or "")]
         if kind == "refund":
             found, page = [], 1
             while True:
@@ -197,6 +230,11 @@ class WooCommerceAdapter:
                     return found
                 page += 1
         return []  # restocks ride on the refund: there is nothing of their own to find
+
+
+def _is_return_note(note: dict[str, Any], key: str) -> bool:
+    text = note.get("note") or ""
+    return key in text and ENDED not in text
 
 
 def _has_meta(order: dict[str, Any], key: str, value: str) -> bool:
