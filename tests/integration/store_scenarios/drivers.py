@@ -31,6 +31,11 @@ class Capability(StrEnum):
     LOCATIONS = "locations"
     # A store-side return can be cancelled/closed when TikTok rejects it or the buyer cancels it.
     RETURN_CANCEL = "return_cancel"
+    # Stock can be put back apart from the refund, as a restock effect of its own. Without it (Magento's credit
+    # memo, WooCommerce's api_restock) no restock effect is planned: the refund restocks the returned units when
+    # auto-restock is on, so the scenarios judge the refund's restocked units instead, and the restock trigger is
+    # always the refund.
+    RESTOCK = "restock"
 
 
 class Fault(StrEnum):

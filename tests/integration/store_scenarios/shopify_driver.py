@@ -44,7 +44,8 @@ class ShopHandle:
 
 class ShopifyDriver:
     platform = "shopify"
-    capabilities = frozenset({Capability.RETURNS, Capability.LOCATIONS, Capability.RETURN_CANCEL})
+    capabilities = frozenset({Capability.RETURNS, Capability.LOCATIONS, Capability.RETURN_CANCEL,
+                              Capability.RESTOCK})
 
     def __init__(self) -> None:
         self._server: EmulatorServer | None = None
