@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from .drivers import PlatformDriver
+from .magento_driver import MagentoDriver
 from .shopify_driver import ShopifyDriver
 
 DRIVERS: tuple[type[PlatformDriver], ...] = (
     ShopifyDriver,
+    MagentoDriver,
 )
