@@ -77,10 +77,12 @@ register(Platform("magento", _magento, frozenset({"name", "increment_id", "ext_o
                   # MSI returns shipped units to the source their shipment came from; the credit memo API has no
                   # source argument, so a chosen location cannot be honoured.
                   restock_locations=frozenset({RestockLocation.DEFAULT, RestockLocation.FULFILLED_FROM})))
+# One stock per product: the default location and the one a line shipped from are that stock; a chosen location
+# cannot be honoured.
+_ONE_STOCK = frozenset({RestockLocation.DEFAULT, RestockLocation.FULFILLED_FROM})
 # WooCommerce puts units back only through the refund's ``api_restock`` (exactly once; a stock write sets an absolute
-# number with no key); it has one stock per product, so no location choice.
+# number with no key).
 register(Platform("woocommerce", _woocommerce, frozenset({"name", "meta"}), restock_through_refund=True,
-                  restock_locations=frozenset({RestockLocation.DEFAULT})))
-# PrestaShop has one stock per shop and product (``stock_availables``): no location choice.
-register(Platform("prestashop", _prestashop, frozenset({"name", "field"}),
-                  restock_locations=frozenset({RestockLocation.DEFAULT})))
+                  restock_locations=_ONE_STOCK))
+# PrestaShop keeps one stock per shop and product (``stock_availables``).
+register(Platform("prestashop", _prestashop, frozenset({"name", "field"}), restock_locations=_ONE_STOCK))

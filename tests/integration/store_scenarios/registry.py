@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .drivers import PlatformDriver
+from .magento_driver import MagentoDriver
 from .prestashop_driver import PrestaShopDriver
 from .shopify_driver import ShopifyDriver
 from .woocommerce_driver import WooCommerceDriver
@@ -11,4 +12,5 @@ DRIVERS: tuple[type[PlatformDriver], ...] = (
     ShopifyDriver,
     WooCommerceDriver,
     PrestaShopDriver,
+    MagentoDriver,
 )

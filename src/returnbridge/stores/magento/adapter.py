@@ -16,6 +16,10 @@
 - Restock happens only through the credit memo (``return_to_stock_items``), the one way Magento's API returns a
   sold unit to stock: the mirror plans no separate restock effect on Magento (``restock_through_refund``), and MSI
   puts shipped units back on the source their shipment came from (never-shipped units release their reservation).
+- Ending a return (TikTok rejected it or the buyer cancelled it): with no RMA there is no return state to change, so
+  the end is one more order comment, again not visible to the customer, saying so and carrying the return_cancel
+  key. Comments take no idempotency key, so the order's comments are searched for that key before writing: a
+  comment written before a crash or a lost answer is adopted, never written twice.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from returnbridge.stores.adapter import (
     PermanentStoreError,
     RefundRequest,
     RestockRequest,
+    ReturnCancelRequest,
     ReturnRequest,
     StoreOrder,
     StoreOrderLine,
@@ -172,13 +177,46 @@ class MagentoAdapter:
         raise PermanentStoreError("Magento returns units to stock only through the credit memo "
                                   "(return_to_stock_items); a separate restock is not possible through its API")
 
+    def cancel_return(self, request: ReturnCancelRequest) -> EffectResult:
+        order = request.order
+        comments = self._comments(order)
+        returned = [c for c in comments if request.return_key in str(c.get("comment") or "")]
+        if not returned:
+            raise PermanentStoreError(f"no comment on Magento order {order.name} carries {request.return_key}; "
+                                      "there is no return to end")
+        ended = [c for c in comments if request.key in str(c.get("comment") or "")]
+        if ended:  # written before a crash or a lost answer: the outcome already exists
+            return self._ended(order, returned[-1], ended[-1], changed=False)
+        why = "rejected by TikTok" if request.rejected else "cancelled by TikTok"
+        # The return comment is named by its id, not by its key, so that searching for the return key finds the
+        # return comment alone.
+        text = f"{request.note} · return ended: {why} (return comment {returned[-1].get('entity_id')})"
+        self.client.post(f"/V1/orders/{int(order.id)}/comments", {"statusHistory": {
+            "comment": text, "is_customer_notified": 0, "is_visible_on_front": 0, "parent_id": int(order.id)}})
+        ended = [c for c in self._comments(order) if request.key in str(c.get("comment") or "")]
+        if not ended:  # Magento said yes but the comment is not there: let the retry search again
+            raise TransientStoreError(f"Magento accepted the return-ended comment on order {order.name} but does "
+                                      "not show it")
+        return self._ended(order, returned[-1], ended[-1], changed=True)
+
+    def _ended(self, order: StoreOrder, returned: dict[str, Any], ended: dict[str, Any], *,
+               changed: bool) -> EffectResult:
+        # The record is the return that was ended (as on Shopify); the comment that ends it is in the detail.
+        return EffectResult(f"order-comment-{returned.get('entity_id')}", order.url,
+                            detail={"ended_by": f"order-comment-{ended.get('entity_id')}",
+                                    "comment": ended.get("comment", ""), "changed": changed})
+
+    def _comments(self, order: StoreOrder) -> list[dict[str, Any]]:
+        """The order's status history, oldest first (Magento lists it newest first)."""
+        raw = self.client.get(f"/V1/orders/{int(order.id)}")
+        self._raw[order.id] = raw
+        return sorted(raw.get("status_histories") or [], key=lambda c: int(c.get("entity_id") or 0))
+
     def find_effects(self, order: StoreOrder, kind: str, key: str) -> list[EffectResult]:
         if kind == "return":
-            raw = self.client.get(f"/V1/orders/{int(order.id)}")
-            self._raw[order.id] = raw
             return [EffectResult(f"order-comment-{c.get('entity_id')}", order.url,
                                  detail={"comment": c.get("comment", "")})
-                    for c in raw.get("status_histories") or [] if key in str(c.get("comment") or "")]
+                    for c in self._comments(order) if key in str(c.get("comment") or "")]
         if kind == "refund":
             found = []
             memos = self.client.get("/V1/creditmemos", search_params([[("order_id", order.id, "eq")]]))
@@ -187,7 +225,9 @@ class MagentoAdapter:
                 if any(key in str(c.get("comment") or "") for c in (comments or {}).get("items") or []):
                     found.append(self._memo_result(order, memo))
             return found
-        return []  # restock: part of the credit memo on Magento
+        # restock: part of the credit memo on Magento. return_cancel: ``cancel_return`` searches the order's
+        # comments for its key before writing, so repeating it is the search.
+        return []
 
     def _memo_result(self, order: StoreOrder, memo: dict[str, Any]) -> EffectResult:
         currency = str(memo.get("order_currency_code") or order.currency)
