@@ -8,7 +8,6 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -265,15 +264,15 @@ def test_usable_shops_hide_the_no_accounts_message(admin: TestClient, shops: Sho
     assert "No Active/Valid Accounts Found" not in admin.get("/returns").text
 
 
-def test_the_sync_button_appears_only_when_the_sync_route_exists(admin: TestClient, app: FastAPI,
-                                                                shops: Shops) -> None:
-    assert 'id="sync-returns"' not in admin.get("/returns").text
+def test_the_sync_button_posts_to_the_sync_route_for_agents(admin: TestClient, shops: Shops) -> None:
+    page = admin.get("/returns").text
+    assert 'action="/sync"' in page and "data-sync-button" in page
 
-    @app.post("/sync")
-    def sync() -> dict[str, Any]:
-        return {}
 
-    assert 'id="sync-returns" data-sync-url="/sync"' in admin.get("/returns").text
+def test_a_viewer_gets_no_sync_button(runtime: Runtime, app: FastAPI, shops: Shops) -> None:
+    with TestClient(app) as client:
+        sign_in_as(client, runtime, Role.VIEWER, email="viewer@example.com")
+        assert "data-sync-button" not in client.get("/returns").text
 
 
 # --- exports --------------------------------------------------------------------------------------------------

@@ -102,26 +102,6 @@
     update();
   }
 
-  function syncButton() {
-    var button = document.getElementById("sync-returns");
-    if (!button || !window.returnbridge) {
-      return;
-    }
-    var status = document.getElementById("sync-status");
-    button.addEventListener("click", function () {
-      button.disabled = true;
-      status.textContent = "Starting a sync…";
-      window.returnbridge.fetch(button.getAttribute("data-sync-url"), { method: "POST" }).then(function (response) {
-        status.textContent = response.ok ? "Sync started; new and changed returns appear as they arrive."
-          : "The sync could not start (HTTP " + response.status + ").";
-      }).catch(function () {
-        status.textContent = "The sync could not start: no connection to ReturnBridge.";
-      }).then(function () {
-        button.disabled = false;
-      });
-    });
-  }
-
   document.addEventListener("DOMContentLoaded", function () {
     countdowns();
     window.setInterval(countdowns, 30000);
@@ -129,6 +109,5 @@
     tidyFilters();
     columnChooser();
     selection();
-    syncButton();
   });
 })();
