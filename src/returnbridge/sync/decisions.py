@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from returnbridge.db.engine import transaction
 from returnbridge.db.models import Case, Decision, utcnow
 from returnbridge.db.repositories.decisions import DONE, FAILED, PENDING, SENT, UNFINISHED_STATES, DecisionRepository
+from returnbridge.domain.currencies import minor_units
 from returnbridge.domain.statuses import CaseKind, classify
 from returnbridge.errors import UserFacingError
 from returnbridge.tiktok import (
@@ -60,8 +61,6 @@ MAX_COMMENT_CHARS = 500
 MAX_IMAGES = 6
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # the image upload refuses larger files (36009021)
 MAX_KEY_CHARS = 255
-# Currencies TikTok prices without decimals (IDR, VND in its markets); everything else has cents.
-ZERO_DECIMAL_CURRENCIES = frozenset({"IDR", "VND", "JPY", "KRW"})
 
 
 # --- vocabulary ------------------------------------------------------------------------------------------------
@@ -481,7 +480,7 @@ def _partial_refund(params: DecisionParams, case: _CaseFacts) -> dict[str, str]:
         )
     if amount <= 0:
         raise InvalidDecisionParams(f"the partial refund must be more than 0 {currency}; got {amount}")
-    places = 0 if currency in ZERO_DECIMAL_CURRENCIES else 2
+    places = minor_units(currency)
     quantum = Decimal(1).scaleb(-places)
     if amount != amount.quantize(quantum):
         raise InvalidDecisionParams(f"{amount} {currency} has more decimals than {currency} allows ({places})")

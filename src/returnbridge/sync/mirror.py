@@ -36,6 +36,7 @@ from returnbridge.db.repositories.store_effects import (
     StoreEffectRepository,
 )
 from returnbridge.db.repositories.stores import StoreRepository
+from returnbridge.domain.currencies import minor_units
 from returnbridge.stores.adapter import (
     EffectResult,
     OrderNotFound,
@@ -63,8 +64,6 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
 BATCH = 100
-# Currencies without minor units: an amount with decimals in them cannot be what TikTok paid.
-ZERO_DECIMAL_CURRENCIES = frozenset({"JPY", "KRW", "VND", "IDR", "CLP", "ISK", "HUF", "TWD", "UGX", "XAF", "XOF"})
 
 
 def store_lease_name(store_id: int) -> str:
@@ -304,7 +303,8 @@ class Mirror:
             if not amounts:
                 raise _Hold("TikTok sent no refund total for this case")
             total = Decimal(amounts["total"])
-            if claim.currency in ZERO_DECIMAL_CURRENCIES and total != total.to_integral_value():
+            # A currency without minor units: an amount with decimals in it cannot be what TikTok paid.
+            if minor_units(claim.currency) == 0 and total != total.to_integral_value():
                 raise _Hold(f"TikTok's refund total {amounts['total']} has decimals, which {claim.currency} "
                             "does not have")
 
@@ -411,13 +411,9 @@ class Mirror:
 
 
 
-_THREE_DECIMAL_CURRENCIES = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
-
-
 def shown(amount: Decimal, currency: str) -> str:
     """An amount with its currency's minor units ("22.00", "1500", "1.235"); never drops a digit TikTok sent."""
-    places = 0 if currency in ZERO_DECIMAL_CURRENCIES else 3 if currency in _THREE_DECIMAL_CURRENCIES else 2
-    exponent = Decimal(1).scaleb(-places)
+    exponent = Decimal(1).scaleb(-minor_units(currency))
     quantized = amount.quantize(exponent)
     return format(quantized if quantized == amount else amount, "f")
 

@@ -30,10 +30,11 @@ from sqlalchemy import select
 from returnbridge.db.engine import transaction
 from returnbridge.db.models import Case, Rule, utcnow
 from returnbridge.db.repositories.rules import MatchedCase, MatchTotal, RuleRepository
+from returnbridge.domain.currencies import ZERO_DECIMAL, minor_units
 from returnbridge.domain.rules import ActionKind, RuleAction, RuleSpec, parse_conditions, parse_rule, partial_amount
 from returnbridge.domain.rules import spec_json as rule_json
 from returnbridge.errors import UserFacingError
-from returnbridge.sync.decisions import ZERO_DECIMAL_CURRENCIES, DecisionAction, DecisionRefused, DecisionService
+from returnbridge.sync.decisions import DecisionAction, DecisionRefused, DecisionService
 
 if TYPE_CHECKING:
     from returnbridge.sync.runtime import Runtime
@@ -194,7 +195,7 @@ class DryRun:
 
 
 def _places(currency: str) -> int:
-    return 0 if currency in ZERO_DECIMAL_CURRENCIES else 2
+    return minor_units(currency)
 
 
 def dry_run(
@@ -212,7 +213,7 @@ def dry_run(
     with transaction(runtime.sessions) as session:
         repo = RuleRepository(session)
         totals = repo.match_totals(conditions, since=since, until=until, percent=percent,
-                                   zero_decimal=ZERO_DECIMAL_CURRENCIES)
+                                   zero_decimal=ZERO_DECIMAL)
         cases = repo.matching_cases(conditions, since=since, until=until, limit=limit)
     listed = []
     for matched in cases:

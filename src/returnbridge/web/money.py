@@ -1,15 +1,15 @@
 """Money as merchants read and type it: ``Decimal`` amounts with their currency, never floats.
 
-TikTok prices most currencies in cents and a few (JPY, KRW, IDR, VND) in whole units; the list is the decision
-service's, so what is shown and what a partial refund may be typed with agree.
+Decimals per currency come from ``domain.currencies``, the list the decision service checks partial refunds against,
+so what is shown and what may be typed agree.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from returnbridge.domain.currencies import minor_units
 from returnbridge.errors import UserFacingError
-from returnbridge.sync.decisions import ZERO_DECIMAL_CURRENCIES
 
 
 class MoneyInputError(UserFacingError):
@@ -17,7 +17,7 @@ class MoneyInputError(UserFacingError):
 
 
 def decimal_places(currency: str) -> int:
-    return 0 if currency.strip().upper() in ZERO_DECIMAL_CURRENCIES else 2
+    return minor_units(currency)
 
 
 def amount_text(amount: Decimal, currency: str) -> str:

@@ -8,21 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-# ISO 4217 currencies without minor units, plus IDR, which TikTok Shop prices in whole rupiah.
-ZERO_DECIMAL = frozenset({
-    "BIF", "CLP", "DJF", "GNF", "IDR", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV",
-    "XAF", "XOF", "XPF",
-})
-THREE_DECIMAL = frozenset({"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"})
-
-
-def minor_units(currency: str) -> int:
-    code = currency.upper()
-    if code in ZERO_DECIMAL:
-        return 0
-    if code in THREE_DECIMAL:
-        return 3
-    return 2
+from returnbridge.domain.currencies import minor_units
 
 
 def amount_text(amount: Decimal) -> str:
