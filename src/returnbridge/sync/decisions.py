@@ -487,8 +487,11 @@ def _partial_refund(params: DecisionParams, case: _CaseFacts) -> dict[str, str]:
     if case.refund_total is None:
         raise InvalidDecisionParams(f"the refundable total of case {case.id} is not known yet: sync the case first")
     if amount > case.refund_total:
+        # In the currency's own decimals ("33.20 USD"): the stored amount comes back without trailing zeros.
+        total = case.refund_total
+        shown = total.quantize(quantum) if total == total.quantize(quantum) else total
         raise InvalidDecisionParams(
-            f"the partial refund {amount} {currency} is more than the refundable total {case.refund_total} {currency}"
+            f"the partial refund {amount} {currency} is more than the refundable total {shown} {currency}"
         )
     return {"amount": format(amount.quantize(quantum), "f"), "currency": currency}
 
