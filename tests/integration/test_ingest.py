@@ -316,3 +316,32 @@ def test_large_pull_refreshes_postgres_planner_statistics(
             text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'cases'")
         ).scalar_one()
     assert analyzed is not None
+
+
+
+def test_a_request_changing_during_the_pull_does_not_hide_its_neighbours(runtime: Runtime, control: Control) -> None:
+    # TikTok's page token may be a position in the sorted result: a request that changes mid-pull moves to the end
+    # and every later one moves up a place, so the request at the next page's edge would never be read.
+    shop = fresh_shop(control, returns=0)
+    opened = [control("POST", "/returns", {"shop_id": shop["id"]})["return_id"]]
+    control("POST", "/clock/advance", {"seconds": 60})  # so its next change sorts it behind all the others
+    opened += [control("POST", "/returns", {"shop_id": shop["id"]})["return_id"] for _ in range(159)]
+    control("POST", "/clock/advance", {"seconds": 60})  # and after the last of them, whatever second that was
+    account_id = connect_shop(runtime, control, shop)
+    withdrawn: list[str] = []
+
+    def buyer_withdraws_the_first_request(stream: str, seen: int, total: int | None) -> None:
+        if seen >= 50 and not withdrawn:  # the first request is read: it now moves behind the rest
+            control("POST", f"/requests/{opened[0]}/withdraw", {})
+            withdrawn.append(opened[0])
+
+    [result] = pull_account(runtime, account_id, streams=("returns",), progress=buyer_withdraws_the_first_request)
+    assert withdrawn and result.reread_windows >= 1
+    assert distinct_cases(runtime, account_id) == (160, 160)
+
+
+def test_a_pull_that_missed_nothing_reads_nothing_again(runtime: Runtime, control: Control) -> None:
+    shop = fresh_shop(control, returns=120, cancellations=30)
+    account_id = connect_shop(runtime, control, shop)
+    results = pull_account(runtime, account_id)
+    assert [r.reread_windows for r in results] == [0, 0]

@@ -29,6 +29,9 @@ from returnbridge.tiktok import CancellationFilters, RawPage, ReturnFilters, Sho
 log = logging.getLogger(__name__)
 
 COMMIT_EVERY_RECORDS = 500
+# After a pull, a time window in which TikTok counts more requests than we hold is read again page by page once it
+# holds this many requests or fewer; a larger one is halved first (see ``_read_what_paging_skipped``).
+REREAD_WINDOW_RECORDS = 500
 # New cases in one pull after which the database's planner statistics are refreshed (once per pull).
 REFRESH_STATISTICS_AFTER = 2_000
 STREAMS: dict[str, CaseKind] = {"returns": CaseKind.RETURN, "cancellations": CaseKind.CANCELLATION}
@@ -198,16 +201,54 @@ class StreamResult:
     since: datetime
     pages: int = 0
     outcome: PageOutcome = field(default_factory=PageOutcome)
+    reread_windows: int = 0  # windows the count check found short and read again
 
 
 ProgressFn = Callable[[str, int, int | None], None]  # stream, records received so far, TikTok's total if known
 
 
-def _pages(shop: ShopClient, kind: CaseKind, since: datetime) -> Iterable[RawPage]:
-    start = int(since.timestamp())
+def _pages(shop: ShopClient, kind: CaseKind, start: int, end: int | None = None) -> Iterable[RawPage]:
     if kind is CaseKind.RETURN:
-        return shop.iter_raw_return_pages(ReturnFilters(update_time_ge=start))
-    return shop.iter_raw_cancellation_pages(CancellationFilters(update_time_ge=start))
+        return shop.iter_raw_return_pages(ReturnFilters(update_time_ge=start, update_time_lt=end))
+    return shop.iter_raw_cancellation_pages(CancellationFilters(update_time_ge=start, update_time_lt=end))
+
+
+def _tiktok_count(shop: ShopClient, kind: CaseKind, start: int, end: int) -> int:
+    if kind is CaseKind.RETURN:
+        return shop.count_returns(ReturnFilters(update_time_ge=start, update_time_lt=end))
+    return shop.count_cancellations(CancellationFilters(update_time_ge=start, update_time_lt=end))
+
+
+def _read_what_paging_skipped(
+    runtime: Runtime, account_id: int, kind: CaseKind, shop: ShopClient, start: int, end: int, result: StreamResult
+) -> None:
+    """The pull's count check over the update times ``[start, end)`` it has just read.
+
+    TikTok's page token may be a position in the sorted answer (the contract leaves it open, and the emulator's is):
+    a request that changes while the pull pages moves behind the rest, every later one moves up a place, and the one
+    at the next page's edge is never read. So once the pages are in, TikTok's count per window is held against ours;
+    where TikTok has more, the window is halved until it is small enough to read again whole. Where we hold as many
+    or more (versions TikTok has since moved past ``end``), nothing is missing. A match costs one small search."""
+    windows = [(start, end)]
+    while windows:
+        low, high = windows.pop()
+        theirs = _tiktok_count(shop, kind, low, high)
+        with transaction(runtime.sessions) as session:
+            ours = CaseStore(session).count_updated_between(
+                account_id, kind.value, datetime.fromtimestamp(low, UTC), datetime.fromtimestamp(high, UTC)
+            )
+        if theirs <= ours:
+            continue
+        if theirs > REREAD_WINDOW_RECORDS and high - low > 1:
+            middle = (low + high) // 2
+            windows += [(middle, high), (low, middle)]
+            continue
+        log.info("count check: TikTok has %d %s updated in [%d, %d) of account %s, we hold %d; reading them again",
+                 theirs, kind.value, low, high, account_id, ours)
+        result.reread_windows += 1
+        for raw in _pages(shop, kind, low, high):
+            with transaction(runtime.sessions) as session:
+                result.outcome.add(store_page(session, account_id, kind, raw.items, source="poll"))
 
 
 class PageWriter:
@@ -298,7 +339,7 @@ def pull_stream(
         shop = shop or runtime.shop_client(account_id)
         batch: list[PreparedPage] = []
         batch_records = seen = 0
-        for raw in _pages(shop, kind, since):
+        for raw in _pages(shop, kind, int(since.timestamp())):
             batch.append(prepare_page(account_id, kind, raw.items))
             batch_records += len(raw.items)
             seen += len(raw.items)
@@ -310,6 +351,9 @@ def pull_stream(
         if batch:
             writer.submit(batch)
         writer.finish()
+        if result.outcome.max_update_ts is not None:
+            _read_what_paging_skipped(runtime, account_id, kind, shop, int(since.timestamp()),
+                                      result.outcome.max_update_ts + 1, result)
     except BaseException as error:
         writer.abandon()
         _record_failure(runtime, account_id, stream, error)

@@ -39,6 +39,14 @@ class PageCursor(BaseModel):
     next_page_token: str | None = None
 
 
+class SearchCount(BaseModel):
+    """Only the match count of a search page: the pull's count check reads nothing else."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    total_count: int | None = None
+
+
 def validate_json(model: type[ModelT], raw: bytes) -> ModelT:
     """``model.model_validate_json(raw)`` without cyclic-GC passes in the middle of it.
 

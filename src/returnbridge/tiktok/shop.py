@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from .auth import TokenSource
-from .envelope import AnyData, Envelope, OrdersData, ReasonsData, RecordsData, WebhooksData
+from .envelope import AnyData, Envelope, OrdersData, ReasonsData, RecordsData, SearchCount, WebhooksData
 from .errors import TikTokError, TokenExpired
 from .filters import CancellationFilters, OrderFilters, ReturnFilters
 from .models import (
@@ -236,6 +236,18 @@ class ShopClient:
         envelope = self._send(call, Envelope[SearchReturnsPage])
         return envelope.data if envelope.data is not None else SearchReturnsPage()
 
+    def count_returns(self, filters: ReturnFilters, *, version: str = "202602") -> int:
+        """How many returns match ``filters``: one smallest page, of which only ``total_count`` is read."""
+        return self._count(_SEARCH_RETURNS, filters, 10, version)
+
+    def _count(self, api: str, filters: ReturnFilters | CancellationFilters, page_size: int, version: str) -> int:
+        call = self._search_call(api, filters, page_size, None, "update_time", "ASC", version)
+        envelope = self._send(call, Envelope[SearchCount])
+        data = envelope.data
+        if data is None or data.total_count is None:
+            raise UnexpectedResponse(0, f"{api} answered without a total_count", envelope.request_id)
+        return data.total_count
+
     def iter_return_pages(
         self,
         filters: ReturnFilters | None = None,
@@ -456,6 +468,10 @@ class ShopClient:
         call = self._search_call(_SEARCH_CANCELLATIONS, filters, page_size, page_token, sort_field, sort_order, version)
         envelope = self._send(call, Envelope[SearchCancellationsPage])
         return envelope.data if envelope.data is not None else SearchCancellationsPage()
+
+    def count_cancellations(self, filters: CancellationFilters, *, version: str = "202309") -> int:
+        """How many cancellations match ``filters`` (Search Cancellations allows a page of one)."""
+        return self._count(_SEARCH_CANCELLATIONS, filters, 1, version)
 
     def iter_cancellation_pages(
         self,

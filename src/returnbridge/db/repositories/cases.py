@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, and_, select, text, tuple_
+from sqlalchemy import Insert, and_, func, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -137,9 +137,16 @@ class CaseStore:
         )
         return {(a, k, t): i for a, k, t, i in self.session.execute(stmt)}
 
-    def count(self, account_id: int | None = None) -> int:
-        from sqlalchemy import func
+    def count_updated_between(self, account_id: int, kind: str, start: datetime, end: datetime) -> int:
+        """Cases of one stream whose TikTok ``update_time`` is in ``[start, end)`` (the pull's count check)."""
+        return int(self.session.scalar(
+            select(func.count()).select_from(Case).where(
+                Case.account_id == account_id, Case.kind == kind, Case.tiktok_update_time >= start,
+                Case.tiktok_update_time < end,
+            )
+        ) or 0)
 
+    def count(self, account_id: int | None = None) -> int:
         stmt = select(func.count()).select_from(Case)
         if account_id is not None:
             stmt = stmt.where(and_(Case.account_id == account_id))
