@@ -52,6 +52,7 @@ from returnbridge.stores.adapter import (
     Units,
 )
 from returnbridge.stores.order_lookup import CachedMatch, find_store_order
+from returnbridge.stores.recent import Recent
 from returnbridge.stores.settings import RestockLocation, StoreSettings
 from returnbridge.sync.locks import ShopBusy, lease
 from returnbridge.sync.mirror_plan import effect_key
@@ -128,7 +129,7 @@ class Mirror:
         self.settings = StoreSettings.model_validate(store.settings or {})
         # Store orders read in this run, by TikTok order id: a case's return, refund and restock read the order
         # once. A refund changes refundable quantities, so it drops its order from here.
-        self._orders: dict[str, StoreOrder] = {}
+        self._orders: Recent[str, StoreOrder] = Recent()
 
     @property
     def adapter(self) -> StoreAdapter:
@@ -268,8 +269,9 @@ class Mirror:
         tiktok_order_id = str(claim.payload.get("tiktok_order_id") or "")
         if not tiktok_order_id:
             raise _Hold("TikTok sent no order id for this case, so the store order cannot be found")
-        if tiktok_order_id in self._orders:
-            return self._orders[tiktok_order_id]
+        known = self._orders.get(tiktok_order_id)
+        if known is not None:
+            return known
         with transaction(self.runtime.sessions) as session:
             match = StoreRepository(session).match(self.store_id, tiktok_order_id)
             cached = CachedMatch(match.store_order_id, match.source) if match is not None else None

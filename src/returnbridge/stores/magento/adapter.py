@@ -41,6 +41,7 @@ from returnbridge.stores.adapter import (
     Units,
 )
 from returnbridge.stores.magento.client import MagentoClient, MagentoNotFound, search_params
+from returnbridge.stores.recent import Recent
 from returnbridge.stores.settings import LookupStrategy
 
 CENT = Decimal("0.01")
@@ -67,7 +68,8 @@ class MagentoAdapter:
     def __init__(self, client: MagentoClient, admin_url: str = "") -> None:
         self.client = client
         self.admin_url = admin_url.rstrip("/")
-        self._raw: dict[str, dict[str, Any]] = {}  # the last order read, by entity id (prices for the credit memo)
+        # The orders last read, by entity id (prices for the credit memo).
+        self._raw: Recent[str, dict[str, Any]] = Recent()
 
     # --- orders ------------------------------------------------------------------------------------------------
 

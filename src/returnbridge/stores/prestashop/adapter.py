@@ -41,6 +41,7 @@ from returnbridge.stores.adapter import (
     Units,
 )
 from returnbridge.stores.prestashop.client import PrestaShopClient
+from returnbridge.stores.recent import Recent
 from returnbridge.stores.settings import LookupStrategy
 
 _FIELD = re.compile(r"^[a-z_]{1,64}$")
@@ -60,7 +61,7 @@ class PrestaShopAdapter:
         self.client = client
         self.shop_url = shop_url.rstrip("/")
         self._currencies: dict[str, str] = {}
-        self._customers: dict[str, str] = {}  # order id → id_customer (an order_slip needs it)
+        self._customers: Recent[str, str] = Recent()  # order id → id_customer (an order_slip needs it)
 
     # --- orders ------------------------------------------------------------------------------------------------
 

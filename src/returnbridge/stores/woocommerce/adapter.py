@@ -38,6 +38,7 @@ from returnbridge.stores.adapter import (
     TransientStoreError,
     Units,
 )
+from returnbridge.stores.recent import Recent
 from returnbridge.stores.settings import LookupStrategy
 from returnbridge.stores.woocommerce.client import WooCommerceClient
 
@@ -58,7 +59,7 @@ class WooCommerceAdapter:
         self.client = client
         self.site_url = site_url.rstrip("/")
         # The last order JSON read per order id: refunds need its shipping line and tax rate ids.
-        self._raw: dict[str, dict[str, Any]] = {}
+        self._raw: Recent[str, dict[str, Any]] = Recent()
 
     def close(self) -> None:
         self.client.close()
