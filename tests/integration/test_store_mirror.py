@@ -4,12 +4,15 @@ order, exactly once across crashes and concurrent workers, held with a reason, r
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
+from huey import MemoryHuey
 from sqlalchemy import select
 
 from returnbridge.config import Settings
@@ -20,10 +23,12 @@ from returnbridge.domain.statuses import CaseKind
 from returnbridge.stores.adapter import EffectResult, PermanentStoreError, TransientStoreError
 from returnbridge.sync import stores as store_service
 from returnbridge.sync.ingest import store_page
+from returnbridge.sync.jobs import Jobs
 from returnbridge.sync.locks import lease
 from returnbridge.sync.mirror import Mirror, mirror_store, store_lease_name
 from returnbridge.sync.reconcile import DIFFERS, DUPLICATE, MATCHED, MISSING, reconcile
 from returnbridge.sync.runtime import Runtime
+from returnbridge.sync.webhooks import WebhookIntake
 
 from .memory_store import MemoryStore
 
@@ -361,3 +366,16 @@ def test_an_adapter_without_cancel_return_holds_the_effect_with_the_reason(runti
     assert report.held == 1 and cancel.state == "held"
     assert "cannot end a store return yet" in cancel.held_reason and "unexpected error" not in cancel.held_reason
     assert memory.of_kind("return_cancel") == []
+
+
+def test_a_processed_webhook_wakes_the_mirror_of_a_store_with_effects_due(runtime: Runtime, account_id: int) -> None:
+    store_id = add_store(runtime)
+    ingest(runtime, account_id, tiktok_return("R1", "O1", "RETURN_OR_REFUND_REQUEST_COMPLETE"))
+    jobs = Jobs(runtime, MemoryHuey("webhook-wakes-mirror"))  # not immediate: enqueued tasks wait in the queue
+    body = orjson.dumps({"type": 7, "tts_notification_id": "7300000000000000001", "shop_id": "S1",
+                         "timestamp": int(time.time()), "data": {"message": "authorization expires soon",
+                                                                  "expire_time": NOW}})
+    inbox_id = WebhookIntake(runtime.engine).receive(body).inbox_id
+    jobs._process_webhook(inbox_id)
+    queued = [jobs.huey.dequeue() for _ in range(jobs.huey.pending_count())]
+    assert [(task.name, task.args) for task in queued if task.name == "mirror_store"] == [("mirror_store", (store_id,))]

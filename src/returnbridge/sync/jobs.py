@@ -85,12 +85,16 @@ class Jobs:
         """A merchant's "Sync Returns" press (see ``sync.sync_runs``); records follow in their own job."""
         from returnbridge.sync.sync_runs import execute_run
 
-        return execute_run(self.runtime, run_id, after_shop=self.fetch_records)
+        outcome = execute_run(self.runtime, run_id, after_shop=self.fetch_records)
+        self._enqueue_mirrors()
+        return outcome
 
     def _process_webhook(self, inbox_id: int) -> None:
         from returnbridge.sync.webhooks import process_webhook
 
-        process_webhook(self.runtime, inbox_id)
+        if process_webhook(self.runtime, inbox_id) == "done":
+            # A refreshed request may have planned store effects: mirror them now, not at the next minute's sweep.
+            self._enqueue_mirrors()
         self.apply_rules()
 
     def _fetch_records(self, account_id: int) -> int:
