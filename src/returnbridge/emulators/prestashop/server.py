@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import uvicorn
 
-from ..hosting import HostedEmulator, uvicorn_config
+from ..hosting import HostedEmulator, public_host, uvicorn_config
 from .app import DEFAULT_KEY, PrestaEmulator
 
 
 def run(*, host: str = "127.0.0.1", port: int, key: str = DEFAULT_KEY) -> None:
     emulator = PrestaEmulator(key=key)
-    shown = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    shown = public_host(host)
     print(f"PrestaShop webservice emulator on http://{shown}:{port}/api/ (webservice key {key}); "
           f"control API: http://{shown}:{port}/_emulator/ (docs/emulator-prestashop.md)", flush=True)
     uvicorn.Server(uvicorn_config(emulator.app, host, port)).run()

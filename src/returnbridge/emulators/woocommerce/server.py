@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import uvicorn
 
-from ..hosting import HostedEmulator, uvicorn_config
+from ..hosting import HostedEmulator, public_host, uvicorn_config
 from .app import DEFAULT_KEY, DEFAULT_SECRET, WooEmulator
 
 
 def run(*, host: str = "127.0.0.1", port: int, consumer_key: str = DEFAULT_KEY,
         consumer_secret: str = DEFAULT_SECRET, latency_ms: int = 0) -> None:
     emulator = WooEmulator(consumer_key=consumer_key, consumer_secret=consumer_secret, latency_ms=latency_ms)
-    shown = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    shown = public_host(host)
     print(f"WooCommerce REST v3 emulator on http://{shown}:{port}/wp-json/wc/v3/ (consumer key {consumer_key}); "
           f"control API: http://{shown}:{port}/_emulator/ (docs/emulator-woocommerce.md)", flush=True)
     uvicorn.Server(uvicorn_config(emulator.app, host, port)).run()
