@@ -16,12 +16,7 @@ from returnbridge.emulators.shopify.server import EmulatorServer as ShopifyEmula
 from returnbridge.emulators.tiktok.server import EmulatorServer as TikTokEmulator
 from returnbridge.sync.runtime import Runtime
 
-from .full_run import emulators, full_run, settings
-
-
-@pytest.fixture(scope="module")
-def servers() -> Iterator[tuple[TikTokEmulator, ShopifyEmulator]]:
-    yield from emulators()
+from .full_run import full_run, settings
 
 
 class Everything(logging.Handler):

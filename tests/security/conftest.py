@@ -1,0 +1,17 @@
+"""The security checklist's tests. The emulators of the full run are shared by the tests of a module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from returnbridge.emulators.shopify.server import EmulatorServer as ShopifyEmulator
+from returnbridge.emulators.tiktok.server import EmulatorServer as TikTokEmulator
+
+from .full_run import emulators
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[tuple[TikTokEmulator, ShopifyEmulator]]:
+    yield from emulators()
