@@ -15,3 +15,7 @@ from .full_run import emulators
 @pytest.fixture(scope="module")
 def servers() -> Iterator[tuple[TikTokEmulator, ShopifyEmulator]]:
     yield from emulators()
+
+
+# The back-office app on SQLite and PostgreSQL, as the web tests build it (sign-in limits lowered).
+from ..web.conftest import app, client, make_runtime, runtime  # noqa: E402, F401
