@@ -28,6 +28,7 @@ from returnbridge.errors import UserFacingError
 from returnbridge.sync.accounts import AuthorizationFailed, ConnectedShop, TikTokUnreachable, connect_with_auth_code
 from returnbridge.sync.runtime import Runtime
 from returnbridge.web.auth import require_role
+from returnbridge.web.auth.client import is_https
 from returnbridge.web.pages import render
 
 STATE_TTL_SECONDS = 30 * 60
@@ -81,7 +82,6 @@ class ConnectState:
 
 def connect_router(runtime: Runtime, *, clock: Callable[[], float] = time.time) -> APIRouter:
     states = ConnectState(runtime.settings.resolved_secret_key(), clock=clock)
-    secure_cookie = runtime.settings.public_url.startswith("https://")
     router = APIRouter(tags=["accounts"])
 
     # Starting is for admins only; the callback stays public (TikTok's redirect) and is guarded by the state.
@@ -95,9 +95,10 @@ def connect_router(runtime: Runtime, *, clock: Callable[[], float] = time.time) 
         except (UserFacingError, ValueError) as missing:
             return _page(request, 503, "TikTok is not configured", f"<p>{escape(str(missing))}</p>")
         response = RedirectResponse(url, status_code=302)
+        # Secure whenever the browser is on HTTPS, like every other cookie, including behind a trusted TLS proxy.
         response.set_cookie(
             COOKIE_NAME, nonce, max_age=STATE_TTL_SECONDS, path=COOKIE_PATH, httponly=True, samesite="lax",
-            secure=secure_cookie,
+            secure=is_https(request, runtime.settings),
         )
         return response
 
@@ -124,7 +125,8 @@ def connect_router(runtime: Runtime, *, clock: Callable[[], float] = time.time) 
             return _page(request, 502, "TikTok did not answer", _retry(str(failure)))
         response = _page(request, 200, "TikTok shop connected" if len(shops) == 1 else "TikTok shops connected",
                          _connected(shops))
-        response.delete_cookie(COOKIE_NAME, path=COOKIE_PATH, httponly=True, samesite="lax", secure=secure_cookie)
+        response.delete_cookie(COOKIE_NAME, path=COOKIE_PATH, httponly=True, samesite="lax",
+                               secure=is_https(request, runtime.settings))
         return response
 
     return router
