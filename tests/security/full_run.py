@@ -1,7 +1,8 @@
 """One full run of the product with every secret it handles, shared by the "never logged" and "encrypted at rest"
-checks: an admin signs in with a password, connects a TikTok shop through the emulator's OAuth consent, the shop is
-synced, a signed webhook arrives and is processed, the access token is refreshed, a Shopify store is added with its
-token through the page, its effects are mirrored, and a case is decided from its page.
+checks: an admin signs in with a password, makes a personal API token and uses it, connects a TikTok shop through
+the emulator's OAuth consent, the shop is synced, a signed webhook arrives and is processed, the access token is
+refreshed, a Shopify store is added with its token through the page, its effects are mirrored, and a case is decided
+from its page.
 
 Both emulators run as child processes, so their own request handling (which sees every secret by design) is not in
 our process's logs; everything ReturnBridge itself logs is.
@@ -95,6 +96,7 @@ def full_run(runtime: Runtime, tiktok: TikTokEmulator, shopify: ShopifyEmulator)
     try:
         with TestClient(app) as browser:
             _sign_in(run, browser)
+            _api_token(run, browser)
             shop = _connect_tiktok(run, browser, control)
             account_id = _sync(run, control, shop)
             _webhook(run, browser, app, webhooks, shop)
@@ -126,6 +128,15 @@ def _sign_in(run: Run, browser: TestClient) -> None:
                                              "csrf_token": form_token}, follow_redirects=False)
     assert signed_in.status_code == 303, signed_in.text
     run.keep("session cookie", browser.cookies.get(SESSION_COOKIE))
+
+
+def _api_token(run: Run, browser: TestClient) -> None:
+    page = browser.post("/account/tokens", data={"csrf_token": _csrf(browser, "/account/tokens"), "name": "script"})
+    match = re.search(r'<code id="new-token">(rb_[A-Za-z0-9_-]+)</code>', page.text)
+    assert page.status_code == 200 and match, page.text
+    run.keep("API token", match.group(1))
+    with TestClient(browser.app) as script:
+        assert script.get("/api/me", headers={"Authorization": f"Bearer {match.group(1)}"}).status_code == 200
 
 
 def _connect_tiktok(run: Run, browser: TestClient, control: Control) -> dict[str, str]:

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select, text
 
 from returnbridge.db.engine import make_engine, transaction
+from returnbridge.db.migrate import upgrade
 from returnbridge.db.models import Base, Store, TikTokAccount
 from returnbridge.db.secretbox import SecretBox, SecretDecryptionError
 from returnbridge.emulators.shopify.server import EmulatorServer as ShopifyEmulator
@@ -20,13 +21,17 @@ from returnbridge.sync.runtime import Runtime
 from .full_run import Run, full_run, settings
 
 
-@pytest.fixture
-def run(db_url: str, tmp_path: Path, servers: tuple[TikTokEmulator, ShopifyEmulator]) -> Run:
-    runtime = Runtime.from_settings(settings(db_url, servers[0], tmp_path / "var"))
+def run_on(db_url: str, var_dir: Path, servers: tuple[TikTokEmulator, ShopifyEmulator]) -> Run:
+    runtime = Runtime.from_settings(settings(db_url, servers[0], var_dir))
     try:
         return full_run(runtime, *servers)
     finally:
         runtime.close()
+
+
+@pytest.fixture
+def run(db_url: str, tmp_path: Path, servers: tuple[TikTokEmulator, ShopifyEmulator]) -> Run:
+    return run_on(db_url, tmp_path / "var", servers)
 
 
 def every_cell(db_url: str) -> list[tuple[str, str]]:
@@ -54,10 +59,14 @@ def test_no_secret_is_in_any_database_cell_after_a_full_run(run: Run, db_url: st
     assert {name: where for name, where in found.items() if where} == {}
 
 
-def test_the_sqlite_file_holds_no_secret_in_its_bytes(run: Run, db_url: str) -> None:
-    if not db_url.startswith("sqlite"):
-        pytest.skip("a file check is for SQLite; PostgreSQL's cells are read in the test above")
-    files = [Path(db_url.removeprefix("sqlite:///") + suffix) for suffix in ("", "-wal", "-journal")]
+def test_the_sqlite_file_holds_no_secret_in_its_bytes(
+    tmp_path: Path, servers: tuple[TikTokEmulator, ShopifyEmulator],
+) -> None:
+    # SQLite only: its whole database is one file (plus journal) whose bytes can be read as they lie on disk.
+    path = tmp_path / "returnbridge.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    run = run_on(f"sqlite:///{path}", tmp_path / "var", servers)
+    files = [Path(f"{path}{suffix}") for suffix in ("", "-wal", "-journal")]
     raw = b"".join(path.read_bytes() for path in files if path.exists())
     assert len(raw) > 10_000
     assert [name for name, value in run.secrets.items() if value.encode() in raw] == []
