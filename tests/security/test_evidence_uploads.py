@@ -17,6 +17,7 @@ from starlette.datastructures import Headers, UploadFile
 
 from returnbridge.sync.decisions import MAX_IMAGE_BYTES, MAX_IMAGES, EvidenceImage
 from returnbridge.sync.runtime import Runtime
+from returnbridge.web.case_detail import web_address
 from returnbridge.web.evidence_upload import EvidenceRefused, read_evidence
 from returnbridge.web.pages import STATIC_DIR
 from returnbridge.web.route_table import route_table
@@ -121,3 +122,17 @@ def test_the_app_serves_no_uploaded_file_only_its_own_static_files(app: FastAPI,
         served = client.get(f"/static/{name}")
         assert served.status_code == 200 and served.headers["content-type"].startswith(content_type)
         assert served.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize("address", [
+    "javascript:alert(document.cookie)", " JavaScript:alert(1)", "java\tscript:alert(1)", "data:text/html,<script>",
+    "vbscript:msgbox", "//evil.example/x.png", "file:///etc/passwd", "https://", "",
+])
+def test_evidence_shown_from_tiktok_links_only_to_web_addresses(address: str) -> None:
+    # The case page puts TikTok's evidence URLs into src/href attributes; anything but http(s) is dropped.
+    assert web_address(address) == ""
+
+
+def test_an_https_evidence_address_is_kept() -> None:
+    url = "https://p16-oec-va.ibyteimg.com/tos-maliva-i-o3syd03w52-us/abc~tplv.jpeg"
+    assert web_address(url) == url
