@@ -1,4 +1,5 @@
-# The two commands a newcomer needs: `make demo` and `make test`. Both create .venv and install from the lock file.
+# The two commands a newcomer needs: `make demo` and `make test`. Both create .venv and install from the lock file
+# (with the installer, uv, pinned like everything it installs).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv>=0.5"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==0.13.9"
 	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
@@ -31,7 +32,7 @@ bench: install
 
 # Re-pin every dependency (runtime and test) after editing pyproject.toml.
 lock:
-	test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet "uv>=0.5"; }
+	test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet "uv==0.13.9"; }
 	$(BIN)/uv pip compile --quiet --python-version 3.11 --extra dev pyproject.toml -o requirements.lock
 
 clean:

@@ -50,6 +50,7 @@ from returnbridge.web.settings_page import settings_router
 from returnbridge.web.stores import MirrorRunner
 from returnbridge.web.sync_runs import SyncRunner, sync_router
 from returnbridge.web.team import team_router
+from returnbridge.web.upload_limits import UploadLimits
 from returnbridge.web.webhooks import IntakeWriter, WebhookWaker, webhook_router
 
 
@@ -87,6 +88,8 @@ def create_app(
     app.state.session_store = store
     app.state.api_token_store = ApiTokenStore(runtime.sessions)
     app.state.flasher = Flasher(runtime.settings.resolved_secret_key())
+    # Added before SecurityHeaders, so that one is outermost and its headers are on a 413 too.
+    app.add_middleware(UploadLimits)
     app.add_middleware(SecurityHeaders, https=runtime.settings.public_url.startswith("https://"),
                        extra_img_sources=_plain_http_image_origins(runtime))
     app.add_exception_handler(NotSignedIn, not_signed_in_handler)

@@ -6,8 +6,9 @@ TikTok sends the seller back to the redirect URL registered for the app in Partn
 The OAuth ``state`` protects the callback from forged requests (someone making the merchant's browser connect the
 attacker's shop). It is ``nonce.issued_at.signature``: HMAC-SHA256 under a key derived from the secret key, valid
 for 30 minutes, and bound to the browser that started the flow by a cookie holding the same nonce. The cookie is
-cleared when a connection succeeds, so a state cannot be used twice from that browser, and a state copied to
-another browser is refused. (The auth code itself is single-use at TikTok as well.)
+cleared by the first callback that passes the check (whether TikTok then accepts the code or not), so a state
+cannot be used twice from that browser, and a state copied to another browser is refused. (The auth code itself is
+single-use at TikTok as well.)
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from returnbridge.errors import UserFacingError
 from returnbridge.sync.accounts import AuthorizationFailed, ConnectedShop, TikTokUnreachable, connect_with_auth_code
 from returnbridge.sync.runtime import Runtime
 from returnbridge.web.auth import require_role
+from returnbridge.web.auth.client import is_https
 from returnbridge.web.pages import render
 
 STATE_TTL_SECONDS = 30 * 60
@@ -81,7 +83,6 @@ class ConnectState:
 
 def connect_router(runtime: Runtime, *, clock: Callable[[], float] = time.time) -> APIRouter:
     states = ConnectState(runtime.settings.resolved_secret_key(), clock=clock)
-    secure_cookie = runtime.settings.public_url.startswith("https://")
     router = APIRouter(tags=["accounts"])
 
     # Starting is for admins only; the callback stays public (TikTok's redirect) and is guarded by the state.
@@ -95,9 +96,10 @@ def connect_router(runtime: Runtime, *, clock: Callable[[], float] = time.time) 
         except (UserFacingError, ValueError) as missing:
             return _page(request, 503, "TikTok is not configured", f"<p>{escape(str(missing))}</p>")
         response = RedirectResponse(url, status_code=302)
+        # Secure whenever the browser is on HTTPS, like every other cookie, including behind a trusted TLS proxy.
         response.set_cookie(
             COOKIE_NAME, nonce, max_age=STATE_TTL_SECONDS, path=COOKIE_PATH, httponly=True, samesite="lax",
-            secure=secure_cookie,
+            secure=is_https(request, runtime.settings),
         )
         return response
 
@@ -119,12 +121,16 @@ def connect_router(runtime: Runtime, *, clock: Callable[[], float] = time.time) 
         try:
             shops = connect_with_auth_code(runtime, code)
         except AuthorizationFailed as refused:
-            return _page(request, 400, "TikTok refused the authorization", _retry(str(refused)))
+            response = _page(request, 400, "TikTok refused the authorization", _retry(str(refused)))
         except TikTokUnreachable as failure:
-            return _page(request, 502, "TikTok did not answer", _retry(str(failure)))
-        response = _page(request, 200, "TikTok shop connected" if len(shops) == 1 else "TikTok shops connected",
-                         _connected(shops))
-        response.delete_cookie(COOKIE_NAME, path=COOKIE_PATH, httponly=True, samesite="lax", secure=secure_cookie)
+            response = _page(request, 502, "TikTok did not answer", _retry(str(failure)))
+        else:
+            response = _page(request, 200, "TikTok shop connected" if len(shops) == 1 else "TikTok shops connected",
+                             _connected(shops))
+        # A state is spent once it has been checked, whatever TikTok answered: a failed attempt starts again from
+        # "Connect a TikTok shop", so no state is ever accepted twice.
+        response.delete_cookie(COOKIE_NAME, path=COOKIE_PATH, httponly=True, samesite="lax",
+                               secure=is_https(request, runtime.settings))
         return response
 
     return router

@@ -70,7 +70,10 @@ def auth_router(runtime: Runtime, store: SessionStore) -> APIRouter:
         response = RedirectResponse(next_path, status_code=303)
         response.set_cookie(SESSION_COOKIE, session_token, max_age=store.max_age_seconds, path="/", httponly=True,
                             samesite="lax", secure=is_https(request, settings))
-        response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+        # Deleted with the attributes it was set with: a cookie that is sometimes sent without them is one a test
+        # (and a scanner) cannot tell from a careless one.
+        response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login", httponly=True, samesite="lax",
+                               secure=is_https(request, settings))
         return response
 
     @router.post("/logout")
