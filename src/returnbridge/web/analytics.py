@@ -146,8 +146,12 @@ def analytics_router(runtime: Runtime) -> APIRouter:
         report, shown = await report_for(since, until, account, store)
         return {"scope": shown, **_json(report, metric)}
 
-    router.include_router(api)
-    return router
+    # The page stays out of the OpenAPI document; the JSON API must be in it (a router hidden from the schema hides
+    # every router included into it).
+    combined = APIRouter()
+    combined.include_router(router)
+    combined.include_router(api)
+    return combined
 
 
 def _json(report: analytics.AnalyticsReport, name: str) -> dict[str, Any]:

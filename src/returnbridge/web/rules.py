@@ -20,6 +20,7 @@ from returnbridge.web.auth import SignedInUser, admin_only
 from returnbridge.web.auth.client import is_https
 from returnbridge.web.money_text import amount_cell
 from returnbridge.web.pages import render
+from returnbridge.web.row_ids import RowId
 
 T = TypeVar("T")
 
@@ -84,6 +85,13 @@ def _moment(text: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+# The API reads a rule as raw JSON (``domain.rules`` validates it and names every wrong field), so FastAPI cannot
+# describe the body; this says at least that one is expected, for clients and the fuzzer.
+_RULE_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "description": "A rule: name, enabled, priority, conditions, action (see the rules page)",
+}}}}}
+
+
 def rules_router(runtime: Runtime) -> APIRouter:
     router = APIRouter(include_in_schema=False)
     api = APIRouter(prefix="/api/v1/rules", tags=["rules"])
@@ -140,19 +148,19 @@ def rules_router(runtime: Runtime) -> APIRouter:
         return back(request, f"Rule “{view.name}” saved. It is off until you switch it on.")
 
     @router.post("/rules/{rule_id}/dry-run")
-    async def dry_saved(request: Request, rule_id: int, user: SignedInUser = Depends(admin_only)) -> Response:
+    async def dry_saved(request: Request, rule_id: RowId, user: SignedInUser = Depends(admin_only)) -> Response:
         view = await call(rules.get_rule, rule_id)
         result = await call(rules.dry_run_saved, rule_id)
         return await page(request, dry=result, dry_name=view.name)
 
     @router.post("/rules/{rule_id}/enabled")
-    async def switch(request: Request, rule_id: int, user: SignedInUser = Depends(admin_only)) -> Response:
+    async def switch(request: Request, rule_id: RowId, user: SignedInUser = Depends(admin_only)) -> Response:
         enable = (await form_data(request)).get("enabled") == "1"
         view = await call(rules.set_enabled, rule_id, enable, by=user.email)
         return back(request, f"Rule “{view.name}” is {'on' if view.enabled else 'off'}.")
 
     @router.post("/rules/{rule_id}/delete")
-    async def remove(request: Request, rule_id: int, user: SignedInUser = Depends(admin_only)) -> Response:
+    async def remove(request: Request, rule_id: RowId, user: SignedInUser = Depends(admin_only)) -> Response:
         await call(rules.delete_rule, rule_id)
         return back(request, "Rule deleted.")
 
@@ -176,7 +184,8 @@ def rules_router(runtime: Runtime) -> APIRouter:
     async def api_list(user: SignedInUser = Depends(admin_only)) -> dict[str, Any]:
         return {"rules": [r.as_json() for r in await call(rules.list_rules)]}
 
-    @api.post("", summary="Create a rule (disabled unless enabled is true)", status_code=201)
+    @api.post("", summary="Create a rule (disabled unless enabled is true)", status_code=201,
+              openapi_extra=_RULE_BODY)
     async def api_create(request: Request, user: SignedInUser = Depends(admin_only)) -> Any:
         try:
             view = await call(rules.create_rule, await body(request), by=user.email)
@@ -184,7 +193,8 @@ def rules_router(runtime: Runtime) -> APIRouter:
             return invalid(error)
         return JSONResponse(view.as_json(), status_code=201)
 
-    @api.post("/dry-run", summary="What a rule would have done over past cases (nothing is saved)")
+    @api.post("/dry-run", summary="What a rule would have done over past cases (nothing is saved)",
+              openapi_extra=_RULE_BODY)
     async def api_dry_run(request: Request, since: str | None = None, until: str | None = None,
                           user: SignedInUser = Depends(admin_only)) -> Any:
         try:
@@ -194,11 +204,11 @@ def rules_router(runtime: Runtime) -> APIRouter:
         return result.as_json()
 
     @api.get("/{rule_id}", summary="One rule")
-    async def api_get(rule_id: int, user: SignedInUser = Depends(admin_only)) -> Any:
+    async def api_get(rule_id: RowId, user: SignedInUser = Depends(admin_only)) -> Any:
         return await _found(lambda: call(rules.get_rule, rule_id))
 
-    @api.put("/{rule_id}", summary="Replace a rule")
-    async def api_put(request: Request, rule_id: int, user: SignedInUser = Depends(admin_only)) -> Any:
+    @api.put("/{rule_id}", summary="Replace a rule", openapi_extra=_RULE_BODY)
+    async def api_put(request: Request, rule_id: RowId, user: SignedInUser = Depends(admin_only)) -> Any:
         try:
             data = await body(request)
             return await _found(lambda: call(rules.update_rule, rule_id, data, by=user.email))
@@ -206,7 +216,7 @@ def rules_router(runtime: Runtime) -> APIRouter:
             return invalid(error)
 
     @api.delete("/{rule_id}", summary="Delete a rule", status_code=204)
-    async def api_delete(rule_id: int, user: SignedInUser = Depends(admin_only)) -> Response:
+    async def api_delete(rule_id: RowId, user: SignedInUser = Depends(admin_only)) -> Response:
         try:
             await call(rules.delete_rule, rule_id)
         except rules.RuleNotFound as missing:
@@ -214,7 +224,7 @@ def rules_router(runtime: Runtime) -> APIRouter:
         return Response(status_code=204)
 
     @api.post("/{rule_id}/dry-run", summary="Dry run of a saved rule")
-    async def api_dry_saved(rule_id: int, since: str | None = None, until: str | None = None,
+    async def api_dry_saved(rule_id: RowId, since: str | None = None, until: str | None = None,
                             user: SignedInUser = Depends(admin_only)) -> Any:
         try:
             result = await call(rules.dry_run_saved, rule_id, since=_moment(since), until=_moment(until))
@@ -231,5 +241,9 @@ def rules_router(runtime: Runtime) -> APIRouter:
             return JSONResponse({"detail": str(missing)}, status_code=404)
         return view.as_json()
 
-    router.include_router(api)
-    return router
+    # The pages stay out of the OpenAPI document; the JSON API must be in it (a router hidden from the schema hides
+    # every router included into it).
+    combined = APIRouter()
+    combined.include_router(router)
+    combined.include_router(api)
+    return combined
