@@ -65,3 +65,26 @@ def test_the_openapi_document_lists_the_case_list_query_parameters(client: TestC
     sign_in_as(client, runtime, "viewer")
     listed = client.get("/api/openapi.json").json()["paths"]["/api/v1/cases"]["get"]["parameters"]
     assert {p["name"] for p in listed} >= {"tab", "status", "reason", "q", "sort", "dir", "cursor", "limit"}
+
+
+def test_analytics_for_an_account_id_too_large_for_the_database_is_a_422(
+    client: TestClient, runtime: Runtime
+) -> None:
+    answer = client.get("/api/v1/analytics", params={"account": str(10**30)}, headers=bearer(runtime, "viewer"))
+    assert answer.status_code == 422 and answer.json()["detail"]
+
+
+@pytest.mark.parametrize("store", ["²", str(10**30)])
+def test_analytics_for_a_store_that_names_no_row_covers_every_store(
+    client: TestClient, runtime: Runtime, store: str
+) -> None:
+    answer = client.get("/api/v1/analytics/reasons", params={"store": store}, headers=bearer(runtime, "viewer"))
+    assert answer.status_code == 200 and answer.json()["scope"]["store"] is None
+
+
+@pytest.mark.parametrize(("parameter", "value"), [("limit", "²"), ("account", "²"), ("account", str(10**30))])
+def test_the_case_list_refuses_digit_lookalikes_and_ids_past_the_database_with_400(
+    client: TestClient, runtime: Runtime, parameter: str, value: str
+) -> None:
+    answer = client.get("/api/v1/cases", params={parameter: value}, headers=bearer(runtime, "viewer"))
+    assert answer.status_code == 400 and answer.json()["parameter"] == parameter

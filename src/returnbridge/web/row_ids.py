@@ -12,8 +12,8 @@ from typing import Annotated
 from fastapi import Path
 from pydantic import Field
 
-MAX_ROW_ID = 2**31 - 1  # PostgreSQL INTEGER
+from returnbridge.domain.row_ids import MAX_ROW_ID
 
 CaseId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="Our case id (``id`` in the case list)")]
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
-CaseIdItem = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
+RowIdItem = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
