@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from returnbridge.domain.row_ids import row_id
 from returnbridge.domain.rules import ACTION_LABELS, ActionKind, RuleInvalid
 from returnbridge.domain.statuses import StoreStatus
 from returnbridge.sync import rules
@@ -31,19 +32,26 @@ def _split(text: str) -> list[str]:
     return [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
 
 
+def _whole(text: str, *, signed: bool = False) -> int | str:
+    """A form's whole number as an int, anything else as typed (the rule's validation names it). ASCII digits only:
+    "²".isdigit() is True, yet int("²") raises."""
+    digits = text[1:] if signed and text.startswith("-") else text
+    return int(text) if digits.isascii() and digits.isdigit() else text
+
+
 def rule_from_form(form: dict[str, str]) -> dict[str, Any]:
     """The rule JSON a form describes. Values stay text: validation (``domain.rules``) says what is wrong."""
     conditions: dict[str, Any] = {name: _split(form.get(name, "")) for name in _LIST_FIELDS}
     conditions["statuses"] = _split(form.get("statuses", ""))
     accounts = _split(form.get("account_ids", ""))
-    conditions["account_ids"] = [int(a) if a.isdigit() else a for a in accounts]
+    conditions["account_ids"] = [_whole(a) for a in accounts]
     currency, low, high = (form.get(k, "").strip() for k in ("amount_currency", "amount_min", "amount_max"))
     if currency or low or high:
         conditions["amount"] = {"currency": currency, "min": low or None, "max": high or None}
     for name in ("earlier_returns_min", "earlier_returns_max"):
         value = form.get(name, "").strip()
         if value:
-            conditions[name] = int(value) if value.isdigit() else value
+            conditions[name] = _whole(value)
     conditions = {k: v for k, v in conditions.items() if v not in ([], None)}
     action: dict[str, Any] = {"kind": form.get("action_kind", "")}
     for name in ("reason", "comment", "percent"):
@@ -53,7 +61,7 @@ def rule_from_form(form: dict[str, str]) -> dict[str, Any]:
     priority = form.get("priority", "").strip() or "100"
     return {
         "name": form.get("name", ""),
-        "priority": int(priority) if priority.lstrip("-").isdigit() else priority,
+        "priority": _whole(priority, signed=True),
         "conditions": conditions,
         "action": action,
     }
@@ -133,7 +141,7 @@ def rules_router(runtime: Runtime) -> APIRouter:
     async def save(request: Request, user: SignedInUser = Depends(admin_only)) -> Response:
         form = await form_data(request)
         data = rule_from_form(form)
-        editing = int(form["rule_id"]) if form.get("rule_id", "").isdigit() else None
+        editing = row_id(form.get("rule_id"))
         try:
             if form.get("intent") == "dry-run":
                 result = await call(rules.dry_run, data)
