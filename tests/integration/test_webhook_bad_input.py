@@ -238,3 +238,18 @@ def test_senders_trickling_their_body_do_not_delay_a_normal_webhook(live: LiveSe
     assert all(t.thread.is_alive() for t in tricklers), "the slow senders finished too soon to prove anything"
     assert [t.join() for t in tricklers] == [200, 200, 200]
     assert {row.body.encode() for row in inbox(runtime)} == {*slow_bodies, body}
+
+
+@pytest.mark.parametrize("update_time", [10**17, 2**63 - 1])
+def test_a_return_webhook_with_an_impossible_update_time_fails_once_instead_of_crashing_its_job(
+    client: TestClient, runtime: Runtime, account_id: int, us_shop: dict[str, Any], update_time: int
+) -> None:
+    # datetime.fromtimestamp raised OSError for these, which processing did not catch: the job crashed on every run
+    # of the sweep. The data cannot change on a retry, so the webhook ends failed with the reason.
+    body = notification(12, shop_id=us_shop["id"], data={"return_id": "4035000000000777", "update_time": update_time,
+                                                         "return_status": "RETURN_OR_REFUND_REQUEST_PENDING"})
+    assert client.post("/webhooks/tiktok", content=body, headers=signed(body)).status_code == 200
+    [row] = inbox(runtime)
+    assert process_webhook(runtime, row.id) == InboxState.FAILED.value
+    [row] = inbox(runtime)
+    assert "not a Unix time" in row.last_error
