@@ -301,6 +301,9 @@ class CaseView:
         values: dict[str, list[str]] = {}
         for key, value in _items(params):
             text = value.strip()
+            if "\x00" in text:
+                # PostgreSQL cannot compare text with a NUL in it (the query fails); no filter value has one.
+                raise ViewParameterError(key, "contains a NUL character")
             if text:
                 values.setdefault(key, []).append(text)
 
