@@ -7,7 +7,7 @@ aimed at the seeded cases for operations on one case. A failure is any 5xx, or a
 ``detail`` message. Prints requests sent, operations covered, statuses seen and the distinct failures; exits 1
 when there is any.
 
-    .venv/bin/python bench/fuzz_api.py --examples 150 --seed 1
+    .venv/bin/python bench/fuzz_api.py --examples 150 --seed 1 [--postgres postgresql://postgres@127.0.0.1/test]
 """
 
 from __future__ import annotations
@@ -27,11 +27,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--examples", type=int, default=150, help="requests per operation and mode")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--postgres", metavar="ADMIN_URL", help="fuzz on a fresh database on this PostgreSQL server "
+                        "(e.g. $RETURNBRIDGE_TEST_POSTGRES_URL) instead of SQLite")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)  # the app logs each refused request; the figures are the output
-    with fuzz_world() as world:
+    with fuzz_world(args.postgres) as world:
         figures = run_fuzz(world, examples=args.examples, seed=args.seed)
-    print(json.dumps(figures.as_json(), indent=2, ensure_ascii=False))
+    print(json.dumps({"database": "postgresql" if args.postgres else "sqlite", **figures.as_json()}, indent=2,
+                     ensure_ascii=False))
     return 1 if figures.failures else 0
 
 

@@ -17,6 +17,7 @@ import contextlib
 import json
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,8 +28,10 @@ import hypothesis
 import schemathesis
 from hypothesis import HealthCheck, strategies
 from schemathesis import GenerationMode
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
-from returnbridge.db.engine import transaction
+from returnbridge.db.engine import normalise_url, transaction
 from returnbridge.db.migrate import upgrade
 from returnbridge.emulators.tiktok.server import EmulatorServer
 from returnbridge.sync.ingest import refresh_case
@@ -92,11 +95,11 @@ class FuzzWorld:
 
 
 @contextmanager
-def fuzz_world(var_dir: Path | None = None) -> Iterator[FuzzWorld]:
-    """SQLite + emulator + connected shop + seeded cases + an admin API token; the app, ready to call."""
-    with tempfile.TemporaryDirectory(prefix="rb-fuzz-") as scratch:
-        base = var_dir or Path(scratch)
-        url = f"sqlite:///{base / 'fuzz.sqlite3'}"
+def fuzz_world(postgres_admin_url: str | None = None) -> Iterator[FuzzWorld]:
+    """SQLite (or a fresh PostgreSQL database on that server) + emulator + connected shop + seeded cases + an admin
+    API token; the app, ready to call."""
+    with tempfile.TemporaryDirectory(prefix="rb-fuzz-") as scratch, _database(Path(scratch), postgres_admin_url) as url:
+        base = Path(scratch)
         upgrade(url)
         with EmulatorServer(app_key=APP_KEY, app_secret=APP_SECRET, service_id=SERVICE_ID, seed_returns=5, seed=3,
                             rps=0) as emulator:
@@ -118,6 +121,24 @@ def fuzz_world(var_dir: Path | None = None) -> Iterator[FuzzWorld]:
             finally:
                 runtime.close()
                 control.http.close()
+
+
+@contextmanager
+def _database(scratch: Path, postgres_admin_url: str | None) -> Iterator[str]:
+    if postgres_admin_url is None:
+        yield f"sqlite:///{scratch / 'fuzz.sqlite3'}"
+        return
+    # PostgreSQL refuses some input SQLite takes (NUL in text, ids past INTEGER): worth fuzzing on both.
+    name = f"rb_fuzz_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(normalise_url(postgres_admin_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(normalise_url(postgres_admin_url)).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def problem_with(status: int, content_type: str, text: str) -> str | None:
