@@ -253,3 +253,19 @@ def test_a_return_webhook_with_an_impossible_update_time_fails_once_instead_of_c
     assert process_webhook(runtime, row.id) == InboxState.FAILED.value
     [row] = inbox(runtime)
     assert "not a Unix time" in row.last_error
+
+
+def test_a_sender_that_never_finishes_its_body_gets_408_and_nothing_is_stored(
+    live: LiveServer, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The limit is a setting of the receiver; a short one keeps the test short.
+    monkeypatch.setattr("returnbridge.web.webhooks.BODY_SECONDS", 1.0)
+    body = notification(12)
+    with _connect(live) as sock:
+        sock.sendall(b"POST /webhooks/tiktok HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Authorization: " + webhook_signature(APP_KEY, APP_SECRET, body).encode() + b"\r\n"
+                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body[:10])
+        started = time.monotonic()
+        assert _status_of(sock) == 408
+        assert time.monotonic() - started < 5
+    assert inbox(runtime) == [] and quarantined(runtime) == []
