@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench lock clean
+.PHONY: install demo test lint bench fuzz lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ lint: install
 
 bench: install
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# The JSON API fuzzed from its OpenAPI document for longer than `make test` does (figures as JSON).
+fuzz: install
+	$(BIN)/python bench/fuzz_api.py --examples 150 --seed 1
 
 # Re-pin every dependency (runtime and test) after editing pyproject.toml.
 lock:

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from returnbridge.domain.row_ids import row_id
 from returnbridge.errors import UserFacingError
 
 out = Console(soft_wrap=True)
@@ -41,7 +42,7 @@ def _accounts(runtime, account: str | None) -> list[tuple[int, str]]:  # type: i
             if not found:
                 raise UserFacingError("no active TikTok shop is connected: run `returnbridge accounts connect`")
             return [(a.id, a.shop_name or a.shop_id) for a in found]
-        match = repo.by_shop_id(account) or (repo.get(int(account)) if account.isdigit() else None)
+        match = repo.by_shop_id(account) or (repo.get(number) if (number := row_id(account)) is not None else None)
         if match is None:
             raise UserFacingError(f"no TikTok account {account!r}: see `returnbridge accounts list`")
         return [(match.id, match.shop_name or match.shop_id)]

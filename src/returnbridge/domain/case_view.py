@@ -34,6 +34,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from returnbridge.domain.row_ids import row_id
 from returnbridge.domain.statuses import TAB_LABELS, CaseKind, LabelSet, StoreStatus, Tab
 
 
@@ -300,6 +301,9 @@ class CaseView:
         values: dict[str, list[str]] = {}
         for key, value in _items(params):
             text = value.strip()
+            if "\x00" in text:
+                # PostgreSQL cannot compare text with a NUL in it (the query fails); no filter value has one.
+                raise ViewParameterError(key, "contains a NUL character")
             if text:
                 values.setdefault(key, []).append(text)
 
@@ -325,7 +329,8 @@ class CaseView:
             raise ViewParameterError("tab", f"unknown tab {tab!r}")
         accounts = many("account")
         for account in accounts:
-            if not account.isdigit():
+            # Within the id column's range: past it, the grid's query would fail in the database.
+            if row_id(account) is None:
                 raise ViewParameterError("account", f"not an account id: {account!r}")
         types = tuple(t.lower() for t in many("type"))
         for kind in types:
@@ -435,7 +440,7 @@ def _columns(text: str | None) -> tuple[str, ...] | None:
 def _limit(text: str | None) -> int:
     if text is None:
         return DEFAULT_LIMIT
-    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+    if not (text.isascii() and text.isdigit()) or len(text) > 6 or not 1 <= int(text) <= MAX_LIMIT:
         raise ViewParameterError("limit", f"a whole number from 1 to {MAX_LIMIT}")
     return int(text)
 

@@ -200,10 +200,32 @@ def _errors(error: ValidationError) -> list[str]:
     return [f"{_where(e['loc'])}: {str(e['msg']).removeprefix('Value error, ')}" for e in error.errors()]
 
 
+def _nul_at(value: Any, where: str = "rule") -> str | None:
+    """Where in this JSON a string (or a key) holds a NUL character, if anywhere."""
+    if isinstance(value, str):
+        return where if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            path = f"{where}.{key}" if where != "rule" else str(key)
+            found = path if "\x00" in str(key) else _nul_at(item, path)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_at(item, f"{where}.{index}")
+            if found is not None:
+                return found
+    return None
+
+
 def parse_rule(data: Any) -> RuleSpec:
     """A rule from JSON (the API, the form); ``RuleInvalid`` lists every problem at once."""
     if not isinstance(data, dict):
         raise RuleInvalid(["rule: a JSON object is needed"])
+    nul = _nul_at(data)
+    if nul is not None:
+        # PostgreSQL text cannot hold NUL: the rule's name (and its conditions, once queried) would fail there.
+        raise RuleInvalid([f"{nul}: contains a NUL character"])
     try:
         return RuleSpec.model_validate(data)
     except ValidationError as error:

@@ -182,7 +182,8 @@ def classify(kind: CaseKind, raw_status: str | int | None) -> StatusInfo:
 
 
 def _legacy(raw: str) -> tuple[int, str] | None:
-    if raw.isdigit() and int(raw) in LEGACY_STATUSES:
+    # isascii: "²" and "①" are digits to str.isdigit but not to int(), and TikTok's text is not ours to trust.
+    if raw.isascii() and raw.isdigit() and int(raw) in LEGACY_STATUSES:
         code = int(raw)
         return code, LEGACY_STATUSES[code][1]
     return _LEGACY_BY_NAME.get(raw.upper())

@@ -201,7 +201,7 @@ def _find(repo: AccountRepository, which: str) -> TikTokAccount:
     which = which.strip()
     account = None
     # Account numbers are small; shop ids are 19-digit strings and never compared as numbers.
-    if which.isdigit() and len(which) <= 9:
+    if which.isascii() and which.isdigit() and len(which) <= 9:
         account = repo.get(int(which), for_update=True)
     if account is None and which:
         account = repo.by_shop_id(which, for_update=True)

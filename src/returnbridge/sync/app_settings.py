@@ -85,7 +85,7 @@ def _interval(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
-        if not value.isdigit() or len(value) > 6:
+        if not (value.isascii() and value.isdigit()) or len(value) > 6:
             return None
         value = int(value)
     if isinstance(value, int) and 1 <= value <= MAX_INTERVAL_MINUTES:

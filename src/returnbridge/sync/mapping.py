@@ -53,6 +53,8 @@ def _id(value: Any, what: str, tiktok_id: str = "") -> str:
     text = str(value).strip()
     if not text or len(text) > 64:
         raise BadRecord(f"{what} is empty or longer than 64 characters", tiktok_id)
+    if not text.isprintable():  # a NUL would fail the whole page on PostgreSQL; no real id has control characters
+        raise BadRecord(f"{what} contains control characters", "")
     return text
 
 
@@ -60,6 +62,9 @@ def _text(value: Any, limit: int | None = None) -> str:
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
+    if "\x00" in text:
+        # PostgreSQL text cannot hold NUL (the page's transaction would fail); the value as sent stays in ``raw``.
+        text = text.replace("\x00", "")
     # Enum-like columns have a width; the full value always stays in ``raw``.
     return text[:limit] if limit is not None else text
 

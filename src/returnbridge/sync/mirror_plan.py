@@ -64,7 +64,7 @@ def effect_key(store_id: int, case_id: int, kind: str) -> str:
 
 def modern_status(kind: str, raw: str) -> str:
     """A legacy numeric or named status as its 202309 name (planning reads only those)."""
-    if raw.isdigit() and int(raw) in LEGACY_STATUSES:
+    if raw.isascii() and raw.isdigit() and int(raw) in LEGACY_STATUSES:  # "²".isdigit(), yet int("²") fails
         return LEGACY_STATUSES[int(raw)][1]
     return _LEGACY_BY_NAME.get(raw.upper(), raw)
 

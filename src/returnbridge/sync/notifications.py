@@ -94,7 +94,7 @@ def _number(data: dict[str, Any], name: str, low: int, high: int, default: int) 
     raw = str(data.get(name, "") or "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise InvalidNotificationSettings(f"{name.replace('_', ' ')} must be a whole number from {low} to {high}")
     return int(raw)
 

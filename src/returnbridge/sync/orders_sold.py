@@ -26,7 +26,14 @@ NOT_SOLD = frozenset({"UNPAID"})
 
 
 def _moment(value: Any) -> datetime | None:
-    return datetime.fromtimestamp(int(value), UTC) if isinstance(value, int | str) and str(value).isdigit() else None
+    # ASCII digits only ("²".isdigit() is True, int("²") raises), and a time past year 9999 is no time.
+    text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    try:
+        return datetime.fromtimestamp(int(value), UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def order_lines(account_id: int, order: dict[str, Any]) -> list[dict[str, Any]]:

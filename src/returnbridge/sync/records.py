@@ -88,7 +88,7 @@ def _utc(value: object) -> datetime | None:
     """A Unix-seconds ``create_time`` (int or digit string) as UTC; None when absent or unreadable."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value.strip())
     if not isinstance(value, int | float) or value <= 0:
         return None

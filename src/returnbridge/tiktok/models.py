@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any, TypeVar, get_args
+from typing import Annotated, Any, TypeVar, cast, get_args
 
 from pydantic import (
     AfterValidator,
@@ -142,8 +142,17 @@ UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda moment: moment.asti
 
 
 def utc(seconds: int | None) -> datetime | None:
-    """Unix seconds as an aware UTC datetime (None stays None)."""
-    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
+    """Unix seconds as an aware UTC datetime (None stays None); ``ValueError`` for a time no datetime holds.
+
+    ``fromtimestamp`` fails three ways by size (ValueError past year 9999, OSError past the C library's range,
+    OverflowError past time_t): one exception type lets callers refuse the record instead of crashing on the rarer
+    two."""
+    if seconds is None:
+        return None
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"{seconds} is not a Unix time TikTok could mean") from None
 
 
 class TikTokModel(BaseModel):
@@ -635,7 +644,7 @@ class WebhookEvent(TikTokModel):
 
     @property
     def sent_at(self) -> datetime:
-        return datetime.fromtimestamp(self.timestamp, UTC)
+        return cast(datetime, utc(self.timestamp))  # an int, never None; ValueError for a time past the range
 
     def _data_as(self, expected: int, model: type[_M]) -> _M:
         if self.type != expected:

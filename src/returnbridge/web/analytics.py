@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from returnbridge.db.repositories.analytics import AnalyticsScope
+from returnbridge.domain.row_ids import row_id
 from returnbridge.errors import UserFacingError
 from returnbridge.exports.csv_stream import csv_chunks
 from returnbridge.sync import analytics
@@ -19,6 +20,7 @@ from returnbridge.sync.runtime import Runtime
 from returnbridge.web.auth import SignedInUser, current_user
 from returnbridge.web.charts import bar_chart, line_chart
 from returnbridge.web.pages import render
+from returnbridge.web.row_ids import RowIdItem
 
 DEFAULT_DAYS = 90
 
@@ -44,7 +46,7 @@ def parse_scope(since: str | None, until: str | None, accounts: list[int], store
     end = _day(until, "until")
     if start and end and end < start:
         raise BadPeriod(f"the period ends ({end}) before it starts ({start})")
-    store_id = int(store) if store and store.isdigit() else None
+    store_id = row_id(store)
     scope = AnalyticsScope(
         since=datetime.combine(start, time(), UTC) if start else None,
         until=datetime.combine(end + timedelta(days=1), time(), UTC) if end else None,
@@ -105,7 +107,7 @@ def analytics_router(runtime: Runtime) -> APIRouter:
 
     @router.get("/analytics")
     async def page(request: Request, since: str | None = None, until: str | None = None,
-                   account: list[int] = Query(default=[]), store: str | None = None,
+                   account: list[RowIdItem] = Query(default=[]), store: str | None = None,
                    user: SignedInUser = Depends(current_user)) -> Response:
         try:
             report, shown = await report_for(since, until, account, store)
@@ -121,7 +123,7 @@ def analytics_router(runtime: Runtime) -> APIRouter:
 
     @router.get("/analytics/{metric}.csv")
     async def csv(metric: str, since: str | None = None, until: str | None = None,
-                  account: list[int] = Query(default=[]), store: str | None = None,
+                  account: list[RowIdItem] = Query(default=[]), store: str | None = None,
                   user: SignedInUser = Depends(current_user)) -> Response:
         if metric not in analytics.METRICS:
             return JSONResponse({"detail": f"unknown metric {metric!r}"}, status_code=404)
@@ -131,14 +133,14 @@ def analytics_router(runtime: Runtime) -> APIRouter:
             "content-disposition": f'attachment; filename="returnbridge-{metric}.csv"'})
 
     @api.get("", summary="Every analytics table for a period, account(s) and store")
-    async def api_all(since: str | None = None, until: str | None = None, account: list[int] = Query(default=[]),
+    async def api_all(since: str | None = None, until: str | None = None, account: list[RowIdItem] = Query(default=[]),
                       store: str | None = None, user: SignedInUser = Depends(current_user)) -> dict[str, Any]:
         report, shown = await report_for(since, until, account, store)
         return {"scope": shown, "metrics": {name: _json(report, name) for name in analytics.METRICS}}
 
     @api.get("/{metric}", summary="One analytics table (the rows of its chart)")
     async def api_one(metric: str, since: str | None = None, until: str | None = None,
-                      account: list[int] = Query(default=[]), store: str | None = None,
+                      account: list[RowIdItem] = Query(default=[]), store: str | None = None,
                       user: SignedInUser = Depends(current_user)) -> Any:
         if metric not in analytics.METRICS:
             return JSONResponse({"detail": f"unknown metric {metric!r}: one of {', '.join(analytics.METRICS)}"},
@@ -146,8 +148,12 @@ def analytics_router(runtime: Runtime) -> APIRouter:
         report, shown = await report_for(since, until, account, store)
         return {"scope": shown, **_json(report, metric)}
 
-    router.include_router(api)
-    return router
+    # The page stays out of the OpenAPI document; the JSON API must be in it (a router hidden from the schema hides
+    # every router included into it).
+    combined = APIRouter()
+    combined.include_router(router)
+    combined.include_router(api)
+    return combined
 
 
 def _json(report: analytics.AnalyticsReport, name: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from returnbridge.sync.decisions import REFUSED, DecisionAction, DecisionOutcome
 from returnbridge.web.auth import SignedInUser, can_decide
 from returnbridge.web.case_actions import CaseActions
 from returnbridge.web.pages import render
+from returnbridge.web.row_ids import MAX_ROW_ID
 
 MAX_BULK_CASES = 500
 # The grid's two bulk buttons; any decision name is accepted as well.
@@ -39,9 +40,12 @@ def parse_case_ids(values: list[str]) -> list[int]:
     ids: list[int] = []
     for value in values:
         try:
-            ids.append(int(value))
+            case_id = int(value)
         except ValueError:
             raise BulkRefused(f"{value[:40]!r} is not a case id") from None
+        if not 1 <= case_id <= MAX_ROW_ID:  # the database could not even look it up
+            raise BulkRefused(f"{value[:40]!r} is not a case id")
+        ids.append(case_id)
     if not ids:
         raise BulkRefused("select at least one case")
     if len(ids) > MAX_BULK_CASES:

@@ -41,6 +41,7 @@ from returnbridge.web.case_detail import CaseDetail
 from returnbridge.web.evidence_upload import EvidenceRefused, read_evidence
 from returnbridge.web.money import parse_money_input
 from returnbridge.web.pages import render
+from returnbridge.web.row_ids import CaseId, RowId
 
 
 def deadline_text(deadline: datetime | None, now: datetime) -> str:
@@ -99,11 +100,11 @@ def case_page_router(runtime: Runtime, actions: CaseActions) -> APIRouter:
         return response
 
     @router.get("/cases/{case_id}")
-    async def show_case(request: Request, case_id: int, user: SignedInUser = Depends(current_user)) -> Response:
+    async def show_case(request: Request, case_id: CaseId, user: SignedInUser = Depends(current_user)) -> Response:
         return await page(request, user, case_id)
 
     @router.post("/cases/{case_id}/decide")
-    async def decide(request: Request, case_id: int, user: SignedInUser = Depends(can_decide)) -> Response:
+    async def decide(request: Request, case_id: CaseId, user: SignedInUser = Depends(can_decide)) -> Response:
         form = await request.form()
         action = _field(form.get("action"))
         values = {name: _field(form.get(name)) for name in ("reason", "comment", "amount")}
@@ -131,7 +132,7 @@ def case_page_router(runtime: Runtime, actions: CaseActions) -> APIRouter:
         return back(request, case_id, outcome_sentence(outcome), outcome_kind(outcome))
 
     @router.post("/cases/{case_id}/notes")
-    async def add_note(request: Request, case_id: int, text: str = Form(""),
+    async def add_note(request: Request, case_id: CaseId, text: str = Form(""),
                        user: SignedInUser = Depends(can_decide)) -> Response:
         try:
             await run_in_threadpool(actions.add_note, case_id, text, user)
@@ -140,7 +141,7 @@ def case_page_router(runtime: Runtime, actions: CaseActions) -> APIRouter:
         return back(request, case_id, "Note added.", "success")
 
     @router.post("/cases/{case_id}/resync")
-    async def resync(request: Request, case_id: int, user: SignedInUser = Depends(can_decide)) -> Response:
+    async def resync(request: Request, case_id: CaseId, user: SignedInUser = Depends(can_decide)) -> Response:
         try:
             result = await run_in_threadpool(actions.resync, case_id)
         except UserFacingError as refused:
@@ -148,7 +149,7 @@ def case_page_router(runtime: Runtime, actions: CaseActions) -> APIRouter:
         return back(request, case_id, result.message, "success" if result.found else "info")
 
     @router.post("/cases/{case_id}/effects/{effect_id}/retry")
-    async def retry_store_effect(request: Request, case_id: int, effect_id: int,
+    async def retry_store_effect(request: Request, case_id: CaseId, effect_id: RowId,
                                  user: SignedInUser = Depends(can_decide)) -> Response:
         try:
             effect = await run_in_threadpool(_retry_for_case, runtime, case_id, effect_id, user.email)

@@ -108,6 +108,26 @@ class CaseListResponse(BaseModel):
     accounts: Accounts
 
 
+# The grid's query parameters, described in the OpenAPI document (the route reads them from the raw query, so FastAPI
+# cannot see them): clients and the fuzzer then know they exist. The grid (``CaseView.from_query``) validates them.
+_REPEATABLE = ("account", "type", "status", "marketplace_status", "reason")
+_SINGLE = {
+    "tab": "Tab key (see ``tabs``)", "created_from": "YYYY-MM-DD", "created_to": "YYYY-MM-DD",
+    "updated_from": "YYYY-MM-DD", "updated_to": "YYYY-MM-DD", "amount_min": "Decimal string",
+    "amount_max": "Decimal string", "currency": "Required with an amount range", "sku": "Seller SKU or SKU id",
+    "q": "Search text", "sort": "Column key", "dir": "asc or desc", "cursor": "From ``cursors``",
+    "columns": "Comma-separated column keys", "limit": "1-200",
+}
+_QUERY_PARAMETERS: list[dict[str, Any]] = [
+    {"name": name, "in": "query", "required": False, "style": "form", "explode": True,
+     "schema": {"type": "array", "items": {"type": "string"}}}
+    for name in _REPEATABLE
+] + [
+    {"name": name, "in": "query", "required": False, "description": text, "schema": {"type": "string"}}
+    for name, text in _SINGLE.items()
+]
+
+
 class ParameterProblem(BaseModel):
     detail: str
     parameter: str
@@ -121,6 +141,7 @@ def case_list_api_router(runtime: Runtime) -> APIRouter:
         summary="Returns and cancellations, as the grid shows them",
         response_model=CaseListResponse,
         responses={400: {"model": ParameterProblem, "description": "A query parameter that cannot be used"}},
+        openapi_extra={"parameters": _QUERY_PARAMETERS},
     )
     async def cases(request: Request, _user: SignedInUser = Depends(current_user)) -> Any:
         """Query parameters: ``tab``, ``account``, ``type``, ``status``, ``marketplace_status``, ``reason``

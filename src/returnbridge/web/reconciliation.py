@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from returnbridge.domain.row_ids import row_id
 from returnbridge.errors import UserFacingError
 from returnbridge.exports.cells import Cell
 from returnbridge.exports.csv_stream import csv_chunks
@@ -67,7 +68,7 @@ def reconciliation_router(runtime: Runtime) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     async def ledger(store: str | None, since: str | None) -> list[LedgerRow]:
-        store_id = int(store) if store and store.isdigit() else None
+        store_id = row_id(store)
         found = await run_in_threadpool(lambda: reconcile(runtime, store_id=store_id, since=_since(since)))
         return found.rows
 

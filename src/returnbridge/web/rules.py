@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from returnbridge.domain.row_ids import row_id
 from returnbridge.domain.rules import ACTION_LABELS, ActionKind, RuleInvalid
 from returnbridge.domain.statuses import StoreStatus
 from returnbridge.sync import rules
@@ -20,6 +21,7 @@ from returnbridge.web.auth import SignedInUser, admin_only
 from returnbridge.web.auth.client import is_https
 from returnbridge.web.money_text import amount_cell
 from returnbridge.web.pages import render
+from returnbridge.web.row_ids import RowId
 
 T = TypeVar("T")
 
@@ -30,19 +32,26 @@ def _split(text: str) -> list[str]:
     return [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
 
 
+def _whole(text: str, *, signed: bool = False) -> int | str:
+    """A form's whole number as an int, anything else as typed (the rule's validation names it). ASCII digits only:
+    "²".isdigit() is True, yet int("²") raises."""
+    digits = text[1:] if signed and text.startswith("-") else text
+    return int(text) if digits.isascii() and digits.isdigit() else text
+
+
 def rule_from_form(form: dict[str, str]) -> dict[str, Any]:
     """The rule JSON a form describes. Values stay text: validation (``domain.rules``) says what is wrong."""
     conditions: dict[str, Any] = {name: _split(form.get(name, "")) for name in _LIST_FIELDS}
     conditions["statuses"] = _split(form.get("statuses", ""))
     accounts = _split(form.get("account_ids", ""))
-    conditions["account_ids"] = [int(a) if a.isdigit() else a for a in accounts]
+    conditions["account_ids"] = [_whole(a) for a in accounts]
     currency, low, high = (form.get(k, "").strip() for k in ("amount_currency", "amount_min", "amount_max"))
     if currency or low or high:
         conditions["amount"] = {"currency": currency, "min": low or None, "max": high or None}
     for name in ("earlier_returns_min", "earlier_returns_max"):
         value = form.get(name, "").strip()
         if value:
-            conditions[name] = int(value) if value.isdigit() else value
+            conditions[name] = _whole(value)
     conditions = {k: v for k, v in conditions.items() if v not in ([], None)}
     action: dict[str, Any] = {"kind": form.get("action_kind", "")}
     for name in ("reason", "comment", "percent"):
@@ -52,7 +61,7 @@ def rule_from_form(form: dict[str, str]) -> dict[str, Any]:
     priority = form.get("priority", "").strip() or "100"
     return {
         "name": form.get("name", ""),
-        "priority": int(priority) if priority.lstrip("-").isdigit() else priority,
+        "priority": _whole(priority, signed=True),
         "conditions": conditions,
         "action": action,
     }
@@ -82,6 +91,13 @@ def _moment(text: str | None) -> datetime | None:
     except ValueError:
         raise RuleInvalid([f"period: {text!r} is not a date like 2026-01-31"]) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# The API reads a rule as raw JSON (``domain.rules`` validates it and names every wrong field), so FastAPI cannot
+# describe the body; this says at least that one is expected, for clients and the fuzzer.
+_RULE_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "description": "A rule: name, enabled, priority, conditions, action (see the rules page)",
+}}}}}
 
 
 def rules_router(runtime: Runtime) -> APIRouter:
@@ -125,7 +141,7 @@ def rules_router(runtime: Runtime) -> APIRouter:
     async def save(request: Request, user: SignedInUser = Depends(admin_only)) -> Response:
         form = await form_data(request)
         data = rule_from_form(form)
-        editing = int(form["rule_id"]) if form.get("rule_id", "").isdigit() else None
+        editing = row_id(form.get("rule_id"))
         try:
             if form.get("intent") == "dry-run":
                 result = await call(rules.dry_run, data)
@@ -140,19 +156,19 @@ def rules_router(runtime: Runtime) -> APIRouter:
         return back(request, f"Rule “{view.name}” saved. It is off until you switch it on.")
 
     @router.post("/rules/{rule_id}/dry-run")
-    async def dry_saved(request: Request, rule_id: int, user: SignedInUser = Depends(admin_only)) -> Response:
+    async def dry_saved(request: Request, rule_id: RowId, user: SignedInUser = Depends(admin_only)) -> Response:
         view = await call(rules.get_rule, rule_id)
         result = await call(rules.dry_run_saved, rule_id)
         return await page(request, dry=result, dry_name=view.name)
 
     @router.post("/rules/{rule_id}/enabled")
-    async def switch(request: Request, rule_id: int, user: SignedInUser = Depends(admin_only)) -> Response:
+    async def switch(request: Request, rule_id: RowId, user: SignedInUser = Depends(admin_only)) -> Response:
         enable = (await form_data(request)).get("enabled") == "1"
         view = await call(rules.set_enabled, rule_id, enable, by=user.email)
         return back(request, f"Rule “{view.name}” is {'on' if view.enabled else 'off'}.")
 
     @router.post("/rules/{rule_id}/delete")
-    async def remove(request: Request, rule_id: int, user: SignedInUser = Depends(admin_only)) -> Response:
+    async def remove(request: Request, rule_id: RowId, user: SignedInUser = Depends(admin_only)) -> Response:
         await call(rules.delete_rule, rule_id)
         return back(request, "Rule deleted.")
 
@@ -176,7 +192,8 @@ def rules_router(runtime: Runtime) -> APIRouter:
     async def api_list(user: SignedInUser = Depends(admin_only)) -> dict[str, Any]:
         return {"rules": [r.as_json() for r in await call(rules.list_rules)]}
 
-    @api.post("", summary="Create a rule (disabled unless enabled is true)", status_code=201)
+    @api.post("", summary="Create a rule (disabled unless enabled is true)", status_code=201,
+              openapi_extra=_RULE_BODY)
     async def api_create(request: Request, user: SignedInUser = Depends(admin_only)) -> Any:
         try:
             view = await call(rules.create_rule, await body(request), by=user.email)
@@ -184,7 +201,8 @@ def rules_router(runtime: Runtime) -> APIRouter:
             return invalid(error)
         return JSONResponse(view.as_json(), status_code=201)
 
-    @api.post("/dry-run", summary="What a rule would have done over past cases (nothing is saved)")
+    @api.post("/dry-run", summary="What a rule would have done over past cases (nothing is saved)",
+              openapi_extra=_RULE_BODY)
     async def api_dry_run(request: Request, since: str | None = None, until: str | None = None,
                           user: SignedInUser = Depends(admin_only)) -> Any:
         try:
@@ -194,11 +212,11 @@ def rules_router(runtime: Runtime) -> APIRouter:
         return result.as_json()
 
     @api.get("/{rule_id}", summary="One rule")
-    async def api_get(rule_id: int, user: SignedInUser = Depends(admin_only)) -> Any:
+    async def api_get(rule_id: RowId, user: SignedInUser = Depends(admin_only)) -> Any:
         return await _found(lambda: call(rules.get_rule, rule_id))
 
-    @api.put("/{rule_id}", summary="Replace a rule")
-    async def api_put(request: Request, rule_id: int, user: SignedInUser = Depends(admin_only)) -> Any:
+    @api.put("/{rule_id}", summary="Replace a rule", openapi_extra=_RULE_BODY)
+    async def api_put(request: Request, rule_id: RowId, user: SignedInUser = Depends(admin_only)) -> Any:
         try:
             data = await body(request)
             return await _found(lambda: call(rules.update_rule, rule_id, data, by=user.email))
@@ -206,7 +224,7 @@ def rules_router(runtime: Runtime) -> APIRouter:
             return invalid(error)
 
     @api.delete("/{rule_id}", summary="Delete a rule", status_code=204)
-    async def api_delete(rule_id: int, user: SignedInUser = Depends(admin_only)) -> Response:
+    async def api_delete(rule_id: RowId, user: SignedInUser = Depends(admin_only)) -> Response:
         try:
             await call(rules.delete_rule, rule_id)
         except rules.RuleNotFound as missing:
@@ -214,7 +232,7 @@ def rules_router(runtime: Runtime) -> APIRouter:
         return Response(status_code=204)
 
     @api.post("/{rule_id}/dry-run", summary="Dry run of a saved rule")
-    async def api_dry_saved(rule_id: int, since: str | None = None, until: str | None = None,
+    async def api_dry_saved(rule_id: RowId, since: str | None = None, until: str | None = None,
                             user: SignedInUser = Depends(admin_only)) -> Any:
         try:
             result = await call(rules.dry_run_saved, rule_id, since=_moment(since), until=_moment(until))
@@ -231,5 +249,9 @@ def rules_router(runtime: Runtime) -> APIRouter:
             return JSONResponse({"detail": str(missing)}, status_code=404)
         return view.as_json()
 
-    router.include_router(api)
-    return router
+    # The pages stay out of the OpenAPI document; the JSON API must be in it (a router hidden from the schema hides
+    # every router included into it).
+    combined = APIRouter()
+    combined.include_router(router)
+    combined.include_router(api)
+    return combined

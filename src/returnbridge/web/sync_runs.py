@@ -30,6 +30,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from returnbridge.domain.row_ids import row_id
 from returnbridge.sync.runtime import Runtime
 from returnbridge.sync.sync_runs import PROGRESS_EVERY, NothingToSync, RunView, execute_run, run_view, start_run
 from returnbridge.web.auth import SignedInUser, can_decide, current_user
@@ -85,9 +86,9 @@ def sync_router(runtime: Runtime, runner: SyncRunner) -> APIRouter:
         wants_json = "application/json" in request.headers.get("accept", "")
         chosen: int | None = None
         if account_id.strip():
-            if not account_id.strip().isdigit():
+            chosen = row_id(account_id)
+            if chosen is None:
                 return _refused(request, wants_json, 400, "The shop to sync is not a shop number.")
-            chosen = int(account_id.strip())
         try:
             started = await run_in_threadpool(start_run, runtime, started_by=user.email, account_id=chosen)
         except NothingToSync as nothing:

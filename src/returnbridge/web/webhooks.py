@@ -7,6 +7,7 @@ hottest path of the web process, and it needs the raw bytes anyway because the s
 Answers, all with an empty body except the 503s:
 - 401: ``Authorization`` missing or not the HMAC of app_key + body; nothing is stored.
 - 413: body over ``MAX_BODY_BYTES`` (TikTok's are well under 1 KiB); nothing is stored.
+- 408: the body took over ``BODY_SECONDS`` to arrive (a slow-loris); nothing is stored.
 - 200: stored (new), already stored (duplicate ``tts_notification_id``), or signed but unparseable (quarantined,
   see ``returnbridge.sync.webhooks`` for why that is a 200).
 - 503: the TikTok app credentials are not configured, or the database is unreachable; TikTok retries later.
@@ -35,9 +36,16 @@ log = logging.getLogger(__name__)
 
 PATH = "/webhooks/tiktok"
 MAX_BODY_BYTES = 1 << 20
+# TikTok sends its sub-KiB body at once and gives up on an answer after 3 s; a client still sending after this long
+# is a slow-loris, not TikTok, and gets 408 so it does not hold a connection (and its buffers) for ever.
+BODY_SECONDS = 10.0
 
 
 class _TooLarge(Exception):
+    pass
+
+
+class _TooSlow(Exception):
     pass
 
 
@@ -189,6 +197,8 @@ def webhook_router(runtime: Runtime, writer: IntakeWriter, waker: WebhookWaker) 
             body = await _read_body(request)
         except _TooLarge:
             return Response(status_code=413)
+        except _TooSlow:
+            return Response(status_code=408, headers={"connection": "close"})
         if not verify_webhook(app_key, app_secret, body, request.headers.get("authorization")):
             log.info("refused a TikTok webhook with a missing or wrong signature")
             return Response(status_code=401)
@@ -212,9 +222,13 @@ async def _read_body(request: Request) -> bytes:
         raise _TooLarge
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise _TooLarge
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(BODY_SECONDS):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise _TooLarge
+                chunks.append(chunk)
+    except TimeoutError:
+        raise _TooSlow from None
     return b"".join(chunks)

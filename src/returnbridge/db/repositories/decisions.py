@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from returnbridge.db.models import Case, Decision, TimelineEvent, utcnow
+from returnbridge.domain.row_ids import row_id
 
 PENDING, SENT, DONE, FAILED = "pending", "sent", "done", "failed"
 UNFINISHED_STATES = (PENDING, SENT)
@@ -43,13 +44,13 @@ class DecisionRepository:
                 select(Case.tiktok_id, Case.id).where(Case.tiktok_id.in_(list(refs)))
             )
         }
-        numeric = [int(ref) for ref in refs if ref not in by_tiktok and ref.isdigit() and len(ref) < 16]
+        numeric = [number for ref in refs if ref not in by_tiktok and (number := row_id(ref)) is not None]
         own = set(self.session.scalars(select(Case.id).where(Case.id.in_(numeric)))) if numeric else set()
         for ref in refs:
             if ref in by_tiktok:
                 found[ref] = by_tiktok[ref]
-            elif ref.isdigit() and len(ref) < 16 and int(ref) in own:
-                found[ref] = int(ref)
+            elif row_id(ref) in own:
+                found[ref] = row_id(ref)
             else:
                 found[ref] = None
         return found

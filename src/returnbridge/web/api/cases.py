@@ -29,6 +29,7 @@ from returnbridge.web.auth import SignedInUser, can_decide, current_user
 from returnbridge.web.bulk_decisions import bulk_action, bulk_summary
 from returnbridge.web.case_actions import CaseActions
 from returnbridge.web.evidence_upload import EvidenceRefused, check_images
+from returnbridge.web.row_ids import CaseId
 
 _ERRORS = {
     401: {"description": "No valid session or API token"},
@@ -57,7 +58,7 @@ def cases_api_router(actions: CaseActions) -> APIRouter:
     router = APIRouter(prefix="/api/v1/cases", tags=["cases"], responses=_ERRORS)  # type: ignore[arg-type]
 
     @router.get("/{case_id}", response_model=CaseOut, summary="One case with lines, amounts and timeline")
-    async def get_case(case_id: int, user: SignedInUser = Depends(current_user)) -> CaseOut:
+    async def get_case(case_id: CaseId, user: SignedInUser = Depends(current_user)) -> CaseOut:
         try:
             return CaseOut.of(await run_in_threadpool(actions.detail, case_id))
         except UserFacingError as refused:
@@ -65,7 +66,7 @@ def cases_api_router(actions: CaseActions) -> APIRouter:
 
     @router.get("/{case_id}/reject-reasons", response_model=list[RejectReasonOut],
                 summary="TikTok's reject reasons for this case now")
-    async def reject_reasons(case_id: int, user: SignedInUser = Depends(current_user)) -> list[RejectReasonOut]:
+    async def reject_reasons(case_id: CaseId, user: SignedInUser = Depends(current_user)) -> list[RejectReasonOut]:
         try:
             reasons = await run_in_threadpool(actions.reject_reasons, case_id)
         except UserFacingError as refused:
@@ -74,7 +75,7 @@ def cases_api_router(actions: CaseActions) -> APIRouter:
 
     @router.post("/{case_id}/decisions", response_model=DecisionOut,
                  summary="Decide the case on TikTok (approve, reject, partial refund, ...)")
-    async def decide(case_id: int, body: DecisionIn, user: SignedInUser = Depends(can_decide)) -> DecisionOut:
+    async def decide(case_id: CaseId, body: DecisionIn, user: SignedInUser = Depends(can_decide)) -> DecisionOut:
         """Answers 200 with the outcome once the decision was recorded: ``done``, ``failed`` (TikTok refused it;
         see ``message``), or ``pending``/``sent`` (TikTok did not answer; it is sent again automatically with the
         same key). A decision the case does not allow, or wrong parameters, is refused with 4xx and nothing sent."""
@@ -106,14 +107,14 @@ def cases_api_router(actions: CaseActions) -> APIRouter:
 
     @router.post("/{case_id}/notes", response_model=EventOut, status_code=201,
                  summary="Add an internal note to the case's timeline")
-    async def add_note(case_id: int, body: NoteIn, user: SignedInUser = Depends(can_decide)) -> EventOut:
+    async def add_note(case_id: CaseId, body: NoteIn, user: SignedInUser = Depends(can_decide)) -> EventOut:
         try:
             return EventOut.of(await run_in_threadpool(actions.add_note, case_id, body.text, user))
         except UserFacingError as refused:
             _refuse(refused)
 
     @router.post("/{case_id}/refresh", response_model=RefreshOut, summary="Re-read the case from TikTok now")
-    async def refresh(case_id: int, user: SignedInUser = Depends(can_decide)) -> RefreshOut:
+    async def refresh(case_id: CaseId, user: SignedInUser = Depends(can_decide)) -> RefreshOut:
         try:
             return RefreshOut.of(await run_in_threadpool(actions.resync, case_id))
         except UserFacingError as refused:

@@ -12,6 +12,7 @@ from returnbridge.sync.decisions import MAX_COMMENT_CHARS, MAX_IMAGES, DecisionO
 from returnbridge.web.bulk_decisions import MAX_BULK_CASES
 from returnbridge.web.case_actions import MAX_NOTE_CHARS, ResyncResult
 from returnbridge.web.case_detail import CaseDetail, EventView, Money
+from returnbridge.web.row_ids import RowIdItem
 
 
 class Strict(BaseModel):
@@ -198,7 +199,7 @@ class DecisionOut(BaseModel):
 
 
 class BulkDecisionIn(Strict):
-    case_ids: list[int] = Field(min_length=1, max_length=MAX_BULK_CASES)
+    case_ids: list[RowIdItem] = Field(min_length=1, max_length=MAX_BULK_CASES)
     action: str = Field(description="approve or reject (or any decision name)")
     reason: str | None = None
     comment: str | None = Field(None, max_length=MAX_COMMENT_CHARS)
