@@ -2,9 +2,8 @@
 
 Makes the very file ``exports.csv_chunks`` makes from ``CaseRow`` values (same header, cells, quoting and order;
 ``tests/integration/test_case_export.py`` compares the two on hostile text), but from plain tuples: the database
-writes the times (``db.repositories.case_export``), amounts are formatted from their stored integer, account names
-and type labels are looked up once per export, and text cells are neutralised against formula injection here,
-because ``csv_text_chunks`` writes what it is given.
+writes nearly every cell (``db.repositories.case_export``: neutralised text, times, amounts), account names and
+type labels are looked up once per distinct value, and the csv module writes each batch in one call.
 
 Reading: with a session, on that session's transaction. With a runtime, on a connection of its own in one read
 snapshot: a deferred transaction on SQLite (in WAL mode a reader neither takes nor waits for the write lock, so
@@ -23,7 +22,6 @@ from sqlalchemy.orm import Session
 
 from returnbridge.db.engine import READ_SNAPSHOT
 from returnbridge.db.models import TikTokAccount
-from returnbridge.db.money import micros_text
 from returnbridge.db.repositories.case_export import export_selects, export_statements
 from returnbridge.db.repositories.case_list import CaseList
 from returnbridge.domain.case_view import COLUMNS_BY_KEY, CaseView, case_type_label
@@ -33,6 +31,7 @@ from returnbridge.exports.csv_stream import csv_text_chunks
 from returnbridge.sync.runtime import Runtime
 
 FETCH_ROWS = 10_000
+EXPORT_CACHE_KIB = -4096  # SQLite's cache_size in KiB when negative
 
 Row = Sequence[Any]
 CellText = Callable[[Row], str | None]
@@ -69,16 +68,40 @@ def _text_batches(source: Runtime | Session, view: CaseView, label_set: LabelSet
         if not isinstance(source, Session):
             session.rollback()  # read only; on SQLite do not keep the write lock the session began with
     names = list(export_selects(keys, dialect))
-    cells: list[CellText] = []
-    for key in keys:
-        cells.append(_cell(key, names, accounts))
-        if key == "refund_amount":
-            cells.append(_currency_cell(names))
+    # One output column per export column, the currency after the amount; all but two are the database's text.
+    order = [name for key in keys for name in ((key, "currency") if key == "refund_amount" else (key,))]
+    at = {name: names.index(name) for name in names}
+    account_names = _Lookup(lambda account_id: "")
+    account_names.update(accounts)
+    type_labels = _Lookup(lambda pair: neutralise(case_type_label(*pair)))
     with _reading(source) as connection:
         for statement in statements:
             result = connection.execute(statement, execution_options={"yield_per": fetch})
             for rows in result.partitions():
-                yield [[cell(row) for cell in cells] for row in rows]
+                # Column by column, with C loops (zip, map): a million rows must not cost a Python call per cell.
+                columns = list(zip(*rows, strict=True))
+                out: list[Any] = []
+                for name in order:
+                    if name == "account":
+                        out.append(map(account_names.__getitem__, columns[at[name]]))
+                    elif name == "type":
+                        pairs = zip(columns[at["kind"]], columns[at[name]], strict=True)
+                        out.append(map(type_labels.__getitem__, pairs))
+                    else:
+                        out.append(columns[at[name]])
+                yield list(zip(*out, strict=True))
+
+
+class _Lookup(dict[Any, str]):
+    """A dict that computes (and keeps) a missing value: account names and type labels, a few per export."""
+
+    def __init__(self, compute: Callable[[Any], str]) -> None:
+        super().__init__()
+        self._compute = compute
+
+    def __missing__(self, key: Any) -> str:
+        value = self[key] = self._compute(key)
+        return value
 
 
 @contextmanager
@@ -92,39 +115,18 @@ def _reading(source: Runtime | Session) -> Iterator[Connection]:
         if connection.dialect.name == "postgresql":
             # Both segments of the order (rows with a sort value, then those without) from the same snapshot.
             connection.execution_options(isolation_level="REPEATABLE READ")
-        else:
-            connection.execution_options(**{READ_SNAPSHOT: True})
+            try:
+                yield connection
+            finally:
+                connection.rollback()
+            return
+        connection.execution_options(**{READ_SNAPSHOT: True})
+        # The connection's 64 MB page cache (db.engine) buys nothing on one pass over the table and would be most
+        # of the export's memory: a small one while exporting, the pool's own setting restored after.
+        kept = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
+        connection.exec_driver_sql(f"PRAGMA cache_size={EXPORT_CACHE_KIB}")
         try:
             yield connection
         finally:
             connection.rollback()
-
-
-def _cell(key: str, names: list[str], accounts: dict[int, str]) -> CellText:
-    """How one export column's text is made from a row of ``export_selects``' values (positions in ``names``)."""
-    at = names.index(key)
-    if key == "account":
-        return lambda row: accounts.get(row[at], "")
-    if key == "type":
-        kind_at = names.index("kind")
-        labels: dict[tuple[str, str], str] = {}
-
-        def type_text(row: Row) -> str:
-            pair = (row[kind_at], row[at])
-            label = labels.get(pair)
-            if label is None:
-                label = labels[pair] = neutralise(case_type_label(*pair))
-            return label
-
-        return type_text
-    if key == "refund_amount":
-        return lambda row: None if row[at] is None else micros_text(row[at])
-    if key in ("created_at", "updated_at", "deadline", "store_return_id"):
-        return lambda row: row[at]  # written by the database (times) or nothing yet; never text to neutralise
-    return lambda row: neutralise(row[at])
-
-
-def _currency_cell(names: list[str]) -> CellText:
-    """The currency next to the amount, only when there is an amount (as ``export_columns`` has it)."""
-    amount_at, currency_at = names.index("refund_amount"), names.index("currency")
-    return lambda row: None if row[amount_at] is None else neutralise(row[currency_at])
+            connection.exec_driver_sql(f"PRAGMA cache_size={int(kept)}")
