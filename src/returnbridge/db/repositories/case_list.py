@@ -256,7 +256,9 @@ class CaseList:
             return []
         if tab == NEEDS_ACTION_TAB:
             return [Case.needs_action == true()]
-        return [Case.tab.in_([t.value for t in tabs_sharing_label(self.label_set, Tab(tab))])]
+        tabs = [t.value for t in tabs_sharing_label(self.label_set, Tab(tab))]
+        # One tab as an equality, which both planners match to the (tab, created, id) index for an ordered scan.
+        return [Case.tab == tabs[0]] if len(tabs) == 1 else [Case.tab.in_(tabs)]
 
     # -- a page --
 
