@@ -119,5 +119,6 @@ def export_statements(cases: CaseList, view: CaseView, keys: list[str], dialect:
         return [select(*columns).where(*where).order_by(by_value, by_id)]
     return [
         select(*columns).where(*where, sort_column.is_not(None)).order_by(by_value, by_id),
-        select(*columns).where(*where, sort_column.is_(None)).order_by(by_id),
+        # Ordered by the (NULL) sort column too, so it is read from the (column, id) index (``CaseList._segments``).
+        select(*columns).where(*where, sort_column.is_(None)).order_by(by_value, by_id),
     ]
