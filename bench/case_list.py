@@ -113,7 +113,18 @@ def percentile(samples: list[float], q: float) -> float:
     return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 2)
 
 
-def measure(url: str, runs: int, xlsx: bool) -> dict[str, Any]:
+def measure(url: str, runs: int, xlsx: bool, grid: bool = True, export: bool = True,
+            only: set[str] | None = None) -> dict[str, Any]:
+    results: dict[str, Any] = measure_grid(url, runs, only) if grid else {}
+    for fmt in (("csv", "xlsx") if xlsx else ("csv",)) if export else ():
+        # A child process, so the peak RSS is the export's own and not the seeding's.
+        done = subprocess.run([sys.executable, __file__, "--export-child", url, "--format", fmt],
+                              check=True, capture_output=True, text=True)
+        results[f"export_{fmt}"] = json.loads(done.stdout)
+    return results
+
+
+def measure_grid(url: str, runs: int, only: set[str] | None = None) -> dict[str, Any]:
     engine = make_engine(url)
     sessions = make_session_factory(engine)
     results: dict[str, Any] = {}
@@ -144,16 +155,13 @@ def measure(url: str, runs: int, xlsx: bool) -> dict[str, Any]:
         "search_return_id": CaseView.from_query({"q": middle.tiktok_id}),
     }
     for name, view in views.items():
+        if only and name not in only:
+            continue
         timed(view)  # warm the caches once, as a running server has them
         samples = [timed(view) for _ in range(runs)]
         results[name] = {"p50_ms": percentile(samples, 0.5), "p95_ms": percentile(samples, 0.95),
                          "mean_ms": round(statistics.fmean(samples), 2)}
     engine.dispose()
-    for fmt in ("csv", "xlsx") if xlsx else ("csv",):
-        # A child process, so the peak RSS is the export's own and not the seeding's.
-        done = subprocess.run([sys.executable, __file__, "--export-child", url, "--format", fmt],
-                              check=True, capture_output=True, text=True)
-        results[f"export_{fmt}"] = json.loads(done.stdout)
     return results
 
 
@@ -161,20 +169,56 @@ def _count(session: Any) -> int:
     return int(session.execute(text("SELECT max(id) FROM cases")).scalar_one() or 0)
 
 
+def peak_rss_mb() -> float:
+    """This process's high-water resident set (VmHWM), in MB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def export_child(url: str, fmt: str) -> None:
     engine = make_engine(url)
     runtime = type("R", (), {"sessions": make_session_factory(engine)})()
+    rss_before = peak_rss_mb()  # the interpreter and its imports, before any row
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     size = rows = 0
     for chunk in export_cases(runtime, {}, fmt).chunks:  # type: ignore[arg-type]
         size += len(chunk)
         if fmt == "csv":
-            rows += chunk.count(b"\n")
+            rows += chunk.count(b"\r\n")  # a quoted cell may hold a bare newline; rows end in CRLF
     seconds = time.perf_counter() - started
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    # CPU seconds of this process (not the PostgreSQL server's): on a shared machine the wall time can be many
+    # times this, and this is what the export costs when it has a core to itself.
+    cpu_s = used.ru_utime - cpu.ru_utime + used.ru_stime - cpu.ru_stime
     engine.dispose()
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": round(seconds, 2), "rows": max(rows - 1, 0) if fmt == "csv" else None,
-                      "megabytes": round(size / 1e6, 1), "peak_rss_mb": round(peak_mb, 1)}))
+    rows = max(rows - 1, 0) if fmt == "csv" else 0
+    print(json.dumps({"rows": rows if fmt == "csv" else None, "seconds": round(seconds, 2),
+                      "process_cpu_s": round(cpu_s, 2), "rows_per_s": round(rows / seconds) if rows else None,
+                      "megabytes": round(size / 1e6, 1),
+                      "peak_rss_mb": peak_rss_mb(), "rss_before_export_mb": rss_before}))
+
+
+def prepare_and_measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Migrate and seed ``url`` unless it already holds cases (a kept database is reused), then measure it."""
+    upgrade(url)
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        present = int(connection.execute(text("SELECT count(*) FROM cases")).scalar_one())
+    engine.dispose()
+    started = time.perf_counter()
+    if present == 0:
+        seed(url, args.cases)
+    elif present != args.cases:
+        print(f"note: reusing {present} cases, not {args.cases}", file=sys.stderr)
+    result: dict[str, Any] = {"cases": present or args.cases, "seed_s": round(time.perf_counter() - started, 1)}
+    if args.seed_only:
+        return result
+    return result | measure(url, args.runs, args.xlsx, grid=not args.no_grid, export=not args.no_export,
+                             only=set(args.views.split(",")) if args.views else None)
 
 
 def main() -> None:
@@ -184,6 +228,13 @@ def main() -> None:
     parser.add_argument("--xlsx", action="store_true", help="also time an XLSX export")
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--sqlite-file", help="keep the SQLite database in this file; seeded only when it has no cases")
+    parser.add_argument("--postgres-database", help="keep the PostgreSQL database of this name (on the server of "
+                        "RETURNBRIDGE_TEST_POSTGRES_URL); seeded only when it has no cases, never dropped")
+    parser.add_argument("--seed-only", action="store_true", help="seed (or reuse) the databases and measure nothing")
+    parser.add_argument("--no-grid", action="store_true", help="measure the export only")
+    parser.add_argument("--no-export", action="store_true", help="measure the grid only")
+    parser.add_argument("--views", help="comma-separated names of the grid views to measure (default: all)")
     parser.add_argument("--export-child", help=argparse.SUPPRESS)
     parser.add_argument("--format", default="csv", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -193,30 +244,25 @@ def main() -> None:
     out: dict[str, Any] = {"cases": args.cases, "runs": args.runs, "dialects": {}}
     with tempfile.TemporaryDirectory() as tmp:
         if not args.skip_sqlite:
-            url = f"sqlite:///{tmp}/bench.sqlite3"
-            upgrade(url)
-            started = time.perf_counter()
-            seed(url, args.cases)
-            out["dialects"]["sqlite"] = {"seed_s": round(time.perf_counter() - started, 1),
-                                         **measure(url, args.runs, args.xlsx)}
+            url = f"sqlite:///{args.sqlite_file or tmp + '/bench.sqlite3'}"
+            out["dialects"]["sqlite"] = prepare_and_measure(url, args)
             print(json.dumps(out["dialects"]["sqlite"]), file=sys.stderr, flush=True)
     pg = "" if args.skip_postgres else os.environ.get("RETURNBRIDGE_TEST_POSTGRES_URL", "")
     if pg:
         admin_url = normalise_url(pg)
-        name = f"rb_bench_{uuid.uuid4().hex[:10]}"
+        name = args.postgres_database or f"rb_bench_{uuid.uuid4().hex[:10]}"
         admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+            known = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+            if known is None:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
         url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
         try:
-            upgrade(url)
-            started = time.perf_counter()
-            seed(url, args.cases)
-            out["dialects"]["postgresql"] = {"seed_s": round(time.perf_counter() - started, 1),
-                                             **measure(url, args.runs, args.xlsx)}
+            out["dialects"]["postgresql"] = prepare_and_measure(url, args)
         finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            if not args.postgres_database:
+                with admin.connect() as connection:
+                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
     print(json.dumps(out, indent=2))
 

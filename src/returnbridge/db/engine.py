@@ -11,6 +11,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+# Execution option of a connection that only reads, for a long time (exports): see ``_sqlite_on_begin``.
+READ_SNAPSHOT = "returnbridge_read_snapshot"
+
 
 def normalise_url(url: str) -> str:
     """Accept the URLs people paste (``postgres://``, ``postgresql://``) and use psycopg 3 for them."""
@@ -61,6 +64,11 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-un
 
 
 def _sqlite_on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+    if connection.get_execution_options().get(READ_SNAPSHOT):
+        # A deferred BEGIN: a long read (an export) sees one snapshot and, in WAL mode, neither takes the write
+        # lock nor waits for it.
+        connection.exec_driver_sql("BEGIN")
+        return
     # IMMEDIATE takes the write lock up front, so two writers queue on busy_timeout instead of one of them failing
     # with "database is locked" when it upgrades a read transaction.
     connection.exec_driver_sql("BEGIN IMMEDIATE")

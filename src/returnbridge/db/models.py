@@ -104,12 +104,14 @@ class Case(Base):
         UniqueConstraint("account_id", "kind", "tiktok_id", name="uq_cases_account_kind_tiktok_id"),
         CheckConstraint("kind IN ('return', 'cancellation')", name="kind"),
         Index("ix_cases_account_updated", "account_id", "tiktok_update_time"),
-        Index("ix_cases_needs_action_deadline", "needs_action", "seller_deadline"),
+        # The needs-action queue by deadline, with the id as tie-break and as the order of cases without a deadline.
+        Index("ix_cases_needs_action_deadline", "needs_action", "seller_deadline", "id"),
         Index("ix_cases_records_due", "records_due", "account_id"),
         # The returns grid (db.repositories.case_list) reads pages by keyset on (sort column, id): one index per
         # sortable column serves both directions and the tie-break, on SQLite and PostgreSQL alike.
         *(Index(f"ix_cases_grid_{name}", column, "id") for name, column in _GRID_SORT_COLUMNS),
-        Index("ix_cases_grid_tab", "tab", "needs_action"),
+        # A status tab's default page (newest first), a range scan however small the tab (migration 0011).
+        Index("ix_cases_grid_tab_created", "tab", "tiktok_create_time", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

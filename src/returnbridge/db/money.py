@@ -33,3 +33,13 @@ class MicroAmount(TypeDecorator[Decimal]):
         amount = Decimal(value).scaleb(-6)
         # Integral amounts without an exponent ("100", not "1E+2"); others without trailing zeros.
         return amount.quantize(Decimal(1)) if amount == amount.to_integral_value() else amount.normalize()
+
+
+def micros_text(micros: int) -> str:
+    """A stored amount (millionths) as the text ``format(MicroAmount result, "f")`` gives ("12.5", "100", "-0.25"),
+    from the integer: an export formats a million of them without building a Decimal each."""
+    whole, fraction = divmod(abs(micros), 1_000_000)
+    sign = "-" if micros < 0 else ""
+    if not fraction:
+        return f"{sign}{whole}"
+    return f"{sign}{whole}.{fraction:06d}".rstrip("0")

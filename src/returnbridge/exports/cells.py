@@ -20,6 +20,11 @@ def neutralise(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
+def formula_starts() -> tuple[str, ...]:
+    """The first characters ``neutralise`` guards against (for the same test written in SQL by large exports)."""
+    return _FORMULA_STARTS
+
+
 def decimal_text(amount: Decimal | int) -> str:
     """A plain decimal ("1250.5", never "1.2505E+3" and never a float's 1250.4999…)."""
     return format(amount, "f") if isinstance(amount, Decimal) else str(amount)

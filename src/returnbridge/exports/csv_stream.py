@@ -8,6 +8,7 @@ import io
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from returnbridge.exports.cells import Cell, decimal_text, neutralise, utc_text
 
@@ -27,14 +28,21 @@ def _text(cell: Cell) -> str:
     return neutralise(cell)
 
 
+def _writer(buffer: io.StringIO) -> Any:
+    return csv.writer(buffer, lineterminator="\r\n")
+
+
+def _header(header: Sequence[str]) -> bytes:
+    buffer = io.StringIO()
+    _writer(buffer).writerow([neutralise(h) for h in header])
+    return BOM + buffer.getvalue().encode()
+
+
 def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> Iterator[bytes]:
     """The file in chunks of ``ROWS_PER_CHUNK`` rows; the header is neutralised like any text."""
+    yield _header(header)
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([neutralise(h) for h in header])
-    yield BOM + buffer.getvalue().encode()
-    buffer.seek(0)
-    buffer.truncate()
+    writer = _writer(buffer)
     pending = 0
     for row in rows:
         writer.writerow([_text(cell) for cell in row])
@@ -46,3 +54,17 @@ def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> Iterato
             pending = 0
     if pending:
         yield buffer.getvalue().encode()
+
+
+def csv_text_chunks(header: Sequence[str], batches: Iterable[Sequence[Sequence[str | None]]]) -> Iterator[bytes]:
+    """The same file as ``csv_chunks`` from rows whose cells are already export text (``None`` is empty): the
+    caller has neutralised the text cells and written numbers and times, so a batch is one ``writerows`` call in C.
+    One chunk per batch."""
+    yield _header(header)
+    buffer = io.StringIO()
+    writer = _writer(buffer)
+    for batch in batches:
+        writer.writerows(batch)
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()

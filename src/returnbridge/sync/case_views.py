@@ -19,6 +19,7 @@ from returnbridge.db.repositories.case_list import CaseList, CaseRow
 from returnbridge.domain.case_view import COLUMNS_BY_KEY, GRID_COLUMNS, CaseView, Cursor, ViewParameterError
 from returnbridge.domain.statuses import LabelSet
 from returnbridge.exports import Cell, csv_chunks, xlsx_chunks
+from returnbridge.sync.case_csv import FETCH_ROWS, csv_export_chunks
 from returnbridge.sync.runtime import Runtime
 
 Params = Mapping[str, Any] | Iterable[tuple[str, str]]
@@ -180,7 +181,7 @@ def export_rows(source: Runtime | Session, view: CaseView, label_set: LabelSet, 
 
 def export_cases(
     source: Runtime | Session, params: Params, fmt: str, *, label_set: LabelSet = LabelSet.CURRENT,
-    batch: int = EXPORT_BATCH, now: datetime | None = None,
+    batch: int | None = None, now: datetime | None = None,
 ) -> CaseExport:
     """The view's rows (all pages, the tab and every filter applied) as a streamed CSV or XLSX file.
 
@@ -192,5 +193,9 @@ def export_cases(
     media_type, writer = _FORMATS[fmt]
     header, readers = export_columns(view)
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
-    rows = ([read(row) for read in readers] for row in export_rows(source, view, label_set, batch))
+    if fmt == "csv":
+        chunks = csv_export_chunks(source, view, header, label_set, batch or FETCH_ROWS)
+        return CaseExport(media_type, f"returns-{stamp}.{fmt}", chunks)
+    # XLSX keeps the row-by-row path (typed cells it writes as numbers and dates).
+    rows = ([read(row) for read in readers] for row in export_rows(source, view, label_set, batch or EXPORT_BATCH))
     return CaseExport(media_type, f"returns-{stamp}.{fmt}", writer(header, rows))
