@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench lock clean
+.PHONY: install demo test lint bench chaos lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,18 @@ lint: install
 
 bench: install
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# The chaos run (tests/chaos/runner.py) on PostgreSQL + Redis with worker processes, then on SQLite with one process;
+# the database and queue come from RETURNBRIDGE_TEST_POSTGRES_URL / RETURNBRIDGE_TEST_REDIS_URL (or _CHAOS_ ones).
+# CHAOS_SEED and CHAOS_CASES change the run; the figures are also written to var/chaos-<database>.json.
+CHAOS_SEED ?= 8
+CHAOS_CASES ?= 2000
+chaos: install
+	mkdir -p var
+	$(BIN)/python -m tests.chaos.runner --database postgres --seed $(CHAOS_SEED) --cases $(CHAOS_CASES) \
+		--output var/chaos-postgres.json
+	$(BIN)/python -m tests.chaos.runner --database sqlite --seed $(CHAOS_SEED) --cases $(CHAOS_CASES) \
+		--output var/chaos-sqlite.json
 
 # Re-pin every dependency (runtime and test) after editing pyproject.toml.
 lock:

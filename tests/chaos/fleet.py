@@ -58,7 +58,7 @@ class Fleet:
         member.process = subprocess.Popen(member.command, env=self.env, cwd=self.workdir, stdout=member.log,
                                           stderr=subprocess.STDOUT)
 
-    def wait_for_web(self, timeout: float = 90.0) -> None:
+    def wait_for_web(self, timeout: float = 300.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
