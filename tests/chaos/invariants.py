@@ -32,7 +32,11 @@ KEY = re.compile(r"ReturnBridge (rb-\S+)")
 OUR_REFERENCES = reference_uri("")
 EXAMPLES = 5
 ACCEPTED = "AWAITING_BUYER_SHIP"
+SHIPPED = "BUYER_SHIPPED_ITEM"
 PACKAGE_APPROVED = "RETURN_OR_REFUND_REQUEST_SUCCESS"
+# A return TikTok rejected or the buyer withdrew after it was accepted: its store return must be ended too.
+ENDED = ("RETURN_OR_REFUND_REQUEST_CANCEL", "REFUND_OR_RETURN_REQUEST_REJECT", "REJECT_RECEIVE_PACKAGE")
+STORE_RETURN_ENDED = ("CANCELED", "CLOSED", "DECLINED")
 REFUND_PAID = ("RETURN_OR_REFUND_REQUEST_COMPLETE", "CANCELLATION_REQUEST_COMPLETE")
 
 
@@ -107,8 +111,12 @@ def store_effects_once(env: Environment, tiktok: dict[str, dict[str, Any]], case
         if request.get("return_type") == "RETURN_AND_REFUND" and ACCEPTED in history:
             key = effect_key(store_id, case_id, "return")
             expected_returns.add(key)
-            if len(return_by_key.get(key, [])) != 1:
-                problems.append(f"{tiktok_id}: {len(return_by_key.get(key, []))} store returns for key {key}")
+            found_returns = return_by_key.get(key, [])
+            if len(found_returns) != 1:
+                problems.append(f"{tiktok_id}: {len(found_returns)} store returns for key {key}")
+            elif _status(request) in ENDED and found_returns[0]["status"] not in STORE_RETURN_ENDED:
+                problems.append(f"{tiktok_id} is {_status(request)} on TikTok, its store return is "
+                                f"{found_returns[0]['status']}")
         if _status(request) in REFUND_PAID:
             key = effect_key(store_id, case_id, "refund")
             expected_refunds.add(key)
@@ -146,7 +154,8 @@ def no_double_restock(env: Environment, tiktok: dict[str, dict[str, Any]], cases
     expected: set[str] = set()
     units = 0
     for tiktok_id, case in cases.items():
-        if case.path.return_type != "RETURN_AND_REFUND" or PACKAGE_APPROVED not in case.history:
+        # Only a parcel that came back and was approved restocks (a buyer who keeps the item sends none).
+        if not {SHIPPED, PACKAGE_APPROVED} <= set(case.history):
             continue
         uri = reference_uri(effect_key(store_id, case_ids.get(tiktok_id, -1), "restock"))
         expected.add(uri)

@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -48,6 +49,13 @@ PATHS: tuple[CasePath, ...] = (
     CasePath("rejected_return", "return", "RETURN_AND_REFUND", ((MERCHANT, "reject_request"),), 10),
     CasePath("withdrawn_return", "return", "RETURN_AND_REFUND", ((MERCHANT, "approve_request"), (BUYER, "withdraw")),
              10),
+    # The buyer keeps the item: refunded without a parcel coming back.
+    CasePath("kept_item_refund", "return", "RETURN_AND_REFUND", (
+        (MERCHANT, "refund_keep_item"), (PLATFORM, "complete_refund"),
+    ), 5),
+    CasePath("partial_refund", "return", "RETURN_AND_REFUND", (
+        (MERCHANT, "offer_partial_refund"), (BUYER, "accept_partial_refund"), (PLATFORM, "complete_refund"),
+    ), 5),
     CasePath("approved_cancellation", "cancellation", "", (
         (MERCHANT, "approve_cancellation"), (PLATFORM, "complete_refund"),
     ), 20),
@@ -71,6 +79,7 @@ class ChaosCase:
     tries: int = 0
     waiting_since: float | None = None
     gave_up: str = ""
+    partial_amount: str = ""  # what the merchant offers on a partial refund path: half of TikTok's total
 
     @property
     def finished(self) -> bool:
@@ -119,7 +128,7 @@ class Scenario:
         # The order reached the store when it was sold (a TikTok→Shopify order connector's job, not ours).
         self.env.store.ensure_order(str(request["order_id"]), _units(request),
                                     fulfilled=path.kind == "return")
-        case = ChaosCase(tiktok_id, path, shop, units, request_status(request))
+        case = ChaosCase(tiktok_id, path, shop, units, request_status(request), partial_amount=_partial(request))
         case.history.append(case.tiktok_status)
         self.cases[tiktok_id] = case
         self.counts[f"opened_{path.name}"] += 1
@@ -173,10 +182,12 @@ class Scenario:
 
     def _decide(self, case: ChaosCase, case_id: int) -> None:
         _, action = case.next_step
-        params = None
+        params: dict[str, Any] | None = None
         if action.startswith("reject"):
             reasons = self.service.reject_reasons(case_id)
             params = {"reason": reasons[0].name}
+        elif action == "offer_partial_refund":
+            params = {"amount": case.partial_amount}
         # The key of one click: a page reloaded after an error sends the same click again, not a second decision.
         key = f"chaos-{case.tiktok_id}-{case.step}-{case.tries}"
         try:
@@ -212,9 +223,11 @@ class Scenario:
     def _act(self, case: ChaosCase, _case_id: int) -> None:
         _, action = case.next_step
         path = {"ship": f"/returns/{case.tiktok_id}/ship", "withdraw": f"/requests/{case.tiktok_id}/withdraw",
-                "complete_refund": f"/requests/{case.tiktok_id}/complete_refund"}[action]
+                "complete_refund": f"/requests/{case.tiktok_id}/complete_refund",
+                "accept_partial_refund": f"/returns/{case.tiktok_id}/partial_refund_response"}[action]
+        body = {"accept": True} if action == "accept_partial_refund" else {}
         try:
-            answer = self.env.call_tiktok("POST", path, {})
+            answer = self.env.call_tiktok("POST", path, body)
         except httpx.HTTPStatusError as refused:
             self.counts[f"{action}_refused_by_tiktok"] += 1
             case.gave_up = f"{action}: {refused.response.text[:200]}"
@@ -229,6 +242,11 @@ class Scenario:
 
     def _tiktok_status(self, case: ChaosCase) -> str:
         return request_status(self.env.call_tiktok("GET", f"/requests/{case.tiktok_id}"))
+
+
+def _partial(request: dict[str, Any]) -> str:
+    total = Decimal(str((request.get("refund_amount") or {}).get("refund_total") or "0"))
+    return str((total / 2).quantize(Decimal("0.01")))
 
 
 def _units(request: dict[str, Any]) -> list[Any]:
