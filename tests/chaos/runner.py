@@ -129,8 +129,8 @@ def _sweep_if_due(jobs: Any, last: float, every: float) -> float:
 
 def _requests(env: Environment) -> dict[str, int]:
     tiktok = env.call_tiktok("GET", "/stats")
-    shopify = env.call_shopify("GET", "/requests")["requests"]
-    return {"tiktok_api": int(tiktok["total"]), "shopify_graphql": len(shopify)}
+    shopify = env.call_shopify("GET", "/requests")["total"]
+    return {"tiktok_api": int(tiktok["total"]), "shopify_graphql": int(shopify)}
 
 
 def main(argv: list[str] | None = None) -> int:
