@@ -154,8 +154,10 @@ def no_double_restock(env: Environment, tiktok: dict[str, dict[str, Any]], cases
     expected: set[str] = set()
     units = 0
     for tiktok_id, case in cases.items():
-        # Only a parcel that came back and was approved restocks (a buyer who keeps the item sends none).
-        if not {SHIPPED, PACKAGE_APPROVED} <= set(case.history):
+        # Only a parcel that came back and was approved restocks (a buyer who keeps the item sends none). TikTok's
+        # final state says approved; the run may not have seen SUCCESS itself (TikTok completes it after 60 s).
+        request = tiktok.get(tiktok_id, {})
+        if SHIPPED not in case.history or _status(request) not in (PACKAGE_APPROVED, REFUND_PAID[0]):
             continue
         uri = reference_uri(effect_key(store_id, case_ids.get(tiktok_id, -1), "restock"))
         expected.add(uri)
