@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench fuzz lock clean
+.PHONY: install demo test lint bench fuzz chaos lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,19 @@ bench: install
 # The JSON API fuzzed from its OpenAPI document for longer than `make test` does (figures as JSON).
 fuzz: install
 	$(BIN)/python bench/fuzz_api.py --examples 150 --seed 1
+
+# The chaos run (tests/chaos/runner.py) on PostgreSQL + Redis with worker processes, then on SQLite with one process;
+# the database and queue come from RETURNBRIDGE_TEST_POSTGRES_URL / RETURNBRIDGE_TEST_REDIS_URL (or _CHAOS_ ones).
+# CHAOS_SEED and CHAOS_CASES change the run; the figures are also written to var/chaos-<database>.json.
+CHAOS_SEED ?= 8
+CHAOS_CASES ?= 1000
+CHAOS_SQLITE_CASES ?= 400
+chaos: install
+	mkdir -p var
+	$(BIN)/python -m tests.chaos.runner --database postgres --seed $(CHAOS_SEED) --cases $(CHAOS_CASES) \
+		--output var/chaos-postgres.json
+	$(BIN)/python -m tests.chaos.runner --database sqlite --seed $(CHAOS_SEED) --cases $(CHAOS_SQLITE_CASES) \
+		--output var/chaos-sqlite.json
 
 # Re-pin every dependency (runtime and test) after editing pyproject.toml.
 lock:

@@ -214,6 +214,18 @@ def test_reorder_knob_delivers_a_notification_after_the_next_one(
     assert [r.json["data"]["return_id"] for r in received] == ["second", "first"]
 
 
+def test_each_chaos_knob_that_fires_is_counted_in_the_settings(
+    dispatcher: WebhookDispatcher, webhook_receiver: Any
+) -> None:
+    dispatcher.chaos.update({"drop_probability": 1.0})
+    dispatcher.publish("1", 12, RETURN_DATA)
+    dispatcher.chaos.update({"drop_probability": 0.0, "duplicate_probability": 1.0, "delay_probability": 1.0,
+                             "delay_seconds": 0.0})
+    dispatcher.publish("1", 12, RETURN_DATA)
+    webhook_receiver.wait_for(2)
+    assert dispatcher.settings()["chaos_applied"] == {"dropped": 1, "delayed": 1, "reordered": 0, "duplicated": 1}
+
+
 def test_chaos_settings_reject_unknown_names_and_bad_probabilities(dispatcher: WebhookDispatcher) -> None:
     with pytest.raises(ValueError):
         dispatcher.chaos.update({"explode_probability": 0.5})

@@ -13,6 +13,8 @@ The rules, in the merchant's words:
   (setting). A cancellation before shipment puts its units back through the refund itself ("cancel" restock), so
   it gets no separate restock effect: one path per unit. Refund-only and partial-refund cases restock nothing
   (the buyer keeps the item).
+- a returnless refund (TikTok's ``can_buyer_keep_item``: the merchant let the buyer keep the item, or the buyer
+  kept it with a partial refund) gets its refund but no store return and no restock: no parcel comes back.
 - when TikTok rejects a return (the request, or the received package) or the buyer cancels it after the store-side
   return was planned, the store return is ended ("return_cancel"), once. It is planned only when a return effect
   exists for the case in that store: a request rejected before TikTok accepted it never reached the store. A
@@ -113,15 +115,19 @@ def due_effects(case: Case, lines: Sequence[CaseLine], settings: StoreSettings, 
               "type": case.type, "reason": case.reason_name or case.reason_text,
               "currency_problem": _currency_problem(case, lines)}
     partial = case.partial_refund_amount is not None
+    # A returnless refund (the merchant let the buyer keep the item, or the buyer took a partial refund and kept
+    # it): no parcel comes back, so the store gets no return and no unit goes back on the shelf. A return planned
+    # before (a partial refund offered after the parcel arrived) stays planned; planning never removes an effect.
+    kept = kind is CaseKind.RETURN and bool((case.raw or {}).get("can_buyer_keep_item") is True)
     returns_units = kind is CaseKind.RETURN and case.type == RETURN_AND_REFUND
     planned: list[PlannedEffect] = []
-    if returns_units and status in _RETURN_ACCEPTED:
+    if returns_units and status in _RETURN_ACCEPTED and not kept:
         planned.append(PlannedEffect("return", case.currency, None, {**common, "units": units}))
     if record and refunded:
         amounts = refund_amounts(case)
         cancel_restock = kind is CaseKind.CANCELLATION and settings.auto_restock
         refund_restocks = cancel_restock or (restock_through_refund and settings.auto_restock and returns_units
-                                             and not partial)
+                                             and not partial and not kept)
         planned.append(PlannedEffect("refund", case.currency, case.refund_total, {
             **common,
             "amounts": amounts.to_json() if amounts is not None else None,
@@ -133,7 +139,7 @@ def due_effects(case: Case, lines: Sequence[CaseLine], settings: StoreSettings, 
         # Kept by ``plan_effects`` only where a return effect exists (see the module docstring).
         rejected = classify(kind, case.tiktok_status).store_status is StoreStatus.REJECTED
         planned.append(PlannedEffect("return_cancel", case.currency, None, {**common, "rejected": rejected}))
-    if settings.auto_restock and returns_units and not partial and not restock_through_refund:
+    if settings.auto_restock and returns_units and not partial and not kept and not restock_through_refund:
         approved = settings.restock_trigger is RestockTrigger.PACKAGE_APPROVED
         if status in (_PACKAGE_APPROVED if approved else _REFUND_COMPLETED):
             planned.append(PlannedEffect("restock", case.currency, None, {**common, "units": units}))

@@ -98,6 +98,21 @@ def test_partial_refund_is_money_only_and_restocks_nothing() -> None:
     assert planned[1].payload["amounts"]["total"] == "5.00"
 
 
+def test_a_refund_where_the_buyer_keeps_the_item_plans_no_store_return_and_no_restock() -> None:
+    # Found by the chaos run: "refund and let the buyer keep the item" restocked units that never came back.
+    s = settings(auto_restock=True, restock_trigger="package_approved")
+    kept = {"can_buyer_keep_item": True}
+    assert due_effects(case(tiktok_status="RETURN_OR_REFUND_REQUEST_SUCCESS", raw=kept), lines("A"), s) == []
+    assert kinds(due_effects(case(raw=kept), lines("A"), s)) == ["refund"]
+
+
+def test_a_partial_refund_the_buyer_kept_the_item_for_creates_no_store_return() -> None:
+    # Found by the chaos run: a partial refund offered before any parcel was sent opened a store return.
+    planned = due_effects(case(partial_refund_amount=Decimal("5.00"), refund_total=Decimal("5.00"),
+                               raw={"can_buyer_keep_item": True}), lines("A"), settings(auto_restock=True))
+    assert kinds(planned) == ["refund"]
+
+
 def test_multi_unit_partial_return_groups_units_by_sku() -> None:
     planned = due_effects(case(tiktok_status="AWAITING_BUYER_SHIP"), lines("A", "B", "A"), settings())
     assert planned[0].payload["units"] == [{"sku": "A", "quantity": 2}, {"sku": "B", "quantity": 1}]

@@ -96,6 +96,7 @@ class EmulatorApp:
         self.limiter = CostLimiter(maximum_available, restore_rate)
         self.faults = FaultInjector(fault_rate=fault_rate, latency_ms=latency_ms, seed=seed)
         self.requests: deque[dict[str, Any]] = deque(maxlen=2000)
+        self.requests_total = 0  # every request logged since the start or the last reset; the log keeps 2000
         self._requests_lock = threading.Lock()
         self.base_url = ""
         self.world = self._new_world(seed)
@@ -126,6 +127,7 @@ class EmulatorApp:
         self.faults.clear()
         with self._requests_lock:
             self.requests.clear()
+            self.requests_total = 0
 
     def set_base_url(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
@@ -284,7 +286,8 @@ class EmulatorApp:
 
     def _log(self, entry: dict[str, Any]) -> None:
         with self._requests_lock:
-            self.requests.append({"seq": len(self.requests) + 1, **entry})
+            self.requests_total += 1
+            self.requests.append({"seq": self.requests_total, **entry})
 
     # for the control API
     def inject(self, fault: Fault, count: int) -> dict[str, Any]:

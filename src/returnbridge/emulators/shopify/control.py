@@ -336,7 +336,7 @@ class ControlApi:
         return {"cleared": self.app.faults.clear()}
 
     def list_requests(self, params: dict, query: dict, body: dict) -> dict:
-        return {"requests": list(self.app.requests)}
+        return {"requests": list(self.app.requests), "total": self.app.requests_total}
 
     def clear_requests(self, params: dict, query: dict, body: dict) -> dict:
         self.app.requests.clear()

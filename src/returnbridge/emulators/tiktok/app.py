@@ -36,6 +36,7 @@ from .auth import (
     AuthService,
 )
 from .clock import Clock
+from .decision_log import DecisionLog, is_decision_route
 from .errors import ApiError
 from .faults import Fault, FaultInjector
 from .gate import Admission, Gate, GateError, RouteAccess, ShopLike
@@ -265,6 +266,7 @@ class EmulatorApp:
         )
         self.media = MediaLibrary()
         self.stats = RequestStats()
+        self.decisions = DecisionLog()
         self.request_ids = RequestIds(self.clock)
         self.error_data_null = error_data_null
         self.base_url = ""
@@ -560,6 +562,9 @@ class EmulatorApp:
             response = self.error_envelope(error.code, error.message)
         if replay_key is not None:
             self.idempotency.store(replay_key, body, 200, response)
+        if is_decision_route(route.template):
+            self.decisions.record(route.template, params, body, idempotency_key or "", code,
+                                  admission.shop.id if admission.shop is not None else "")
         await send_bytes(send, 200, response)
         return 200, code
 

@@ -88,6 +88,7 @@ class ControlApi:
         r("POST", "/webhooks/send", self.send_webhook, "send any webhook type with a given data object")
         r("GET", "/state", self.state, "full state read-back (World.snapshot)")
         r("GET", "/stats", self.get_stats, "request statistics per route")
+        r("GET", "/decisions", self.list_decisions, "seller approve/reject calls that reached the World, in order")
         r("DELETE", "/stats", self.reset_stats, "reset request statistics")
 
     def _route(self, method: str, template: str, handler: ControlHandler, summary: str) -> None:
@@ -514,6 +515,9 @@ class ControlApi:
 
     def get_stats(self, params: dict, query: dict, body: dict) -> dict:
         return self.app.stats.snapshot()
+
+    def list_decisions(self, params: dict, query: dict, body: dict) -> dict:
+        return {"decisions": self.app.decisions.calls()}
 
     def reset_stats(self, params: dict, query: dict, body: dict) -> dict:
         self.app.stats.reset()

@@ -124,6 +124,8 @@ class WebhookDispatcher:
         self.chaos = ChaosSettings()
         self.receiver_timeout = receiver_timeout
         self.unaddressed = 0
+        # How often each chaos knob fired, so a chaos run can report the webhook faults it actually caused.
+        self.chaos_applied = {"dropped": 0, "delayed": 0, "reordered": 0, "duplicated": 0}
         self._rng = random.Random(seed)
         # 19-digit ids, unique per process run: a random base in the 7… range plus a counter.
         self._notification_ids = itertools.count(7_000_000_000_000_000_000 + self._rng.randrange(10**17))
@@ -198,22 +200,30 @@ class WebhookDispatcher:
         rng = self._rng
         if chaos.drop_probability and rng.random() < chaos.drop_probability:
             delivery.state = "dropped"
+            self._count("dropped")
             return delivery
         due = self.clock.now_float()
         if chaos.delay_probability and rng.random() < chaos.delay_probability:
             due += chaos.delay_seconds
+            self._count("delayed")
         if chaos.reorder_probability and rng.random() < chaos.reorder_probability:
             delivery.state = "held"
+            self._count("reordered")
             with self._lock:
                 self._held.append((time.monotonic() + REORDER_MAX_HOLD_SECONDS, delivery))
         else:
             self._schedule(delivery, due)
         if chaos.duplicate_probability and rng.random() < chaos.duplicate_probability:
+            self._count("duplicated")
             twin = self._record(
                 Delivery(next(self._seq), notification_id, event_type, shop_id, url, body, signature, duplicate=True)
             )
             self._schedule(twin, due)
         return delivery
+
+    def _count(self, knob: str) -> None:
+        with self._lock:
+            self.chaos_applied[knob] += 1
 
     def _record(self, delivery: Delivery) -> Delivery:
         with self._lock:
@@ -274,6 +284,7 @@ class WebhookDispatcher:
             "retry_delays_seconds": list(RETRY_DELAYS_SECONDS),
             "receiver_timeout_seconds": self.receiver_timeout,
             "unaddressed": self.unaddressed,
+            "chaos_applied": dict(self.chaos_applied),
         }
 
     def is_idle(self) -> bool:
