@@ -537,6 +537,9 @@ class CaseTabCount(Base):
 # is integer millionths per currency.
 
 
+_CLUSTERED = {"sqlite_with_rowid": False}  # SQLite reads the rows in primary-key order, no second b-tree
+
+
 def _account_key() -> Mapped[int]:
     return mapped_column(ForeignKey("tiktok_accounts.id", ondelete="CASCADE"), primary_key=True)
 
@@ -545,6 +548,7 @@ class DailyRequests(Base):
     """Cases per account, day of the request, kind, TikTok type and store status."""
 
     __tablename__ = "daily_requests"
+    __table_args__ = _CLUSTERED
 
     account_id: Mapped[int] = _account_key()
     day: Mapped[str] = mapped_column(String(10), primary_key=True)
@@ -558,6 +562,7 @@ class DailyReasons(Base):
     """Cases per account, day of the request and reason."""
 
     __tablename__ = "daily_reasons"
+    __table_args__ = _CLUSTERED
 
     account_id: Mapped[int] = _account_key()
     day: Mapped[str] = mapped_column(String(10), primary_key=True)
@@ -586,6 +591,7 @@ class DailyRefunds(Base):
     """Refunded cases per account, day of the refund and currency, with the refund's parts in millionths."""
 
     __tablename__ = "daily_refunds"
+    __table_args__ = _CLUSTERED
 
     account_id: Mapped[int] = _account_key()
     day: Mapped[str] = mapped_column(String(10), primary_key=True)
@@ -612,12 +618,14 @@ class MonthlySkuUnits(_SkuUnits, Base):
     """Returned units (lines of returns, by month of the request) and units sold (by month of the order)."""
 
     __tablename__ = "monthly_sku_units"
+    __table_args__ = _CLUSTERED
 
 
 class DailySkuUnits(_SkuUnits, Base):
     """The same per day, read only for a period's partial first and last months."""
 
     __tablename__ = "daily_sku_units"
+    __table_args__ = _CLUSTERED
 
 
 # --- insight: rules, units sold, notifications (issue 7) ---------------------------------------------------------

@@ -22,6 +22,9 @@ whole hours below 48 h (the two-day seller deadline is where merchants want deta
 week, then "a week or more"; the milliseconds are summed beside it for an exact average. The charts' four ranges
 (< 1 h, 1–24 h, 24–48 h, ≥ 48 h) are sums of buckets; a percentile would be read to the bucket.
 
+On SQLite the tables are WITHOUT ROWID: a report scans the primary key itself instead of looking up each row from
+the key's index (three times faster on the SKU table), and a trigger's upsert writes one b-tree instead of two.
+
 SKU units come at two grains: a year's report over thousands of SKUs reads twelve monthly rows per SKU and account;
 days are read only for a period's partial first and last month.
 
@@ -466,6 +469,7 @@ def upgrade() -> None:
         _count(),
         _account_fk("daily_requests"),
         sa.PrimaryKeyConstraint("account_id", "day", "kind", "type", "store_status", name=op.f("pk_daily_requests")),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "daily_reasons",
@@ -474,6 +478,7 @@ def upgrade() -> None:
         _count(),
         _account_fk("daily_reasons"),
         sa.PrimaryKeyConstraint("account_id", "day", "reason", name=op.f("pk_daily_reasons")),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "daily_decisions",
@@ -487,6 +492,7 @@ def upgrade() -> None:
         _account_fk("daily_decisions"),
         sa.PrimaryKeyConstraint("account_id", "day", "decided_by_tiktok", "in_arbitration", "merchant_decided",
                                 "decision_bucket", "open_deadline_day", name=op.f("pk_daily_decisions")),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "daily_refunds",
@@ -495,6 +501,7 @@ def upgrade() -> None:
         _count(), *(_count(m) for m in ("total", "subtotal", "shipping", "tax", "platform_funded", "seller_funded")),
         _account_fk("daily_refunds"),
         sa.PrimaryKeyConstraint("account_id", "day", "currency", name=op.f("pk_daily_refunds")),
+        sqlite_with_rowid=False,
     )
     for table, _ in SKU_TABLES:
         op.create_table(
@@ -506,6 +513,7 @@ def upgrade() -> None:
             _count("returned_units"), _count("units_sold"),
             _account_fk(table),
             sa.PrimaryKeyConstraint(*SKU_KEYS, name=op.f(f"pk_{table}")),
+            sqlite_with_rowid=False,
         )
     bind = op.get_bind()
     for statement in backfill_statements(bind.dialect.name):
