@@ -14,15 +14,19 @@ Units sold in January: TEE × 4, MUG × 2 (TEE × 1 more in December, outside).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from alembic import command
+from sqlalchemy import delete, select
 
 from returnbridge.db.engine import transaction
-from returnbridge.db.models import Case, Decision, OrderLineSold, Store, StoreEffect
-from returnbridge.db.repositories.analytics import AnalyticsScope
+from returnbridge.db.migrate import alembic_config, upgrade
+from returnbridge.db.models import Case, CaseLine, DailyRequests, Decision, OrderLineSold, Store, StoreEffect
+from returnbridge.db.repositories.analytics import AnalyticsRepository, AnalyticsScope
+from returnbridge.db.repositories.analytics_summary import SummaryAnalytics
 from returnbridge.sync import analytics
 from returnbridge.sync.runtime import Runtime
 
@@ -140,3 +144,179 @@ def test_scope_by_account_and_store(runtime: Runtime, shop: int) -> None:
     scoped = report(runtime, AnalyticsScope(since=JANUARY.since, until=JANUARY.until, store_id=store_id))
     assert scoped.cases == 1
     assert [(r.currency, r.total) for r in scoped.refunds] == [("USD", Decimal("10"))]
+
+
+# --- the daily summaries: the same numbers as the cases, kept right by every change -----------------------------
+
+
+def _metrics(repo: Any, scope: AnalyticsScope, now: datetime) -> tuple[Any, ...]:
+    reasons = repo.top_reasons(scope)
+    return (repo.by_type_and_status(scope), reasons, repo.reasons_by_week(scope, [r for r, _ in reasons[:5]]),
+            repo.return_rates(scope, "sku"), repo.return_rates(scope, "product"), repo.refunds(scope),
+            repo.decision_times(scope), repo.decided_by(scope, now))
+
+
+def assert_summary_matches_cases(runtime: Runtime, scope: AnalyticsScope, now: datetime) -> None:
+    assert SummaryAnalytics.serves(scope)
+    with transaction(runtime.sessions) as session:
+        from_summary = _metrics(SummaryAnalytics(session), scope, now)
+        from_cases = _metrics(AnalyticsRepository(session), scope, now)
+    assert from_summary == from_cases
+
+
+def _days(first: date, last_excluded: date) -> AnalyticsScope:
+    return AnalyticsScope(since=datetime.combine(first, time(), UTC),
+                          until=datetime.combine(last_excluded, time(), UTC))
+
+
+@pytest.mark.parametrize("scope", [
+    JANUARY, AnalyticsScope(), _days(date(2027, 1, 10), date(2027, 1, 21)),
+    _days(date(2026, 12, 1), date(2027, 2, 10)), _days(date(2026, 12, 20), date(2027, 3, 1)),
+], ids=["january", "all time", "within a month", "whole month then part", "part then whole months"])
+def test_the_summaries_give_the_numbers_the_cases_give(runtime: Runtime, shop: int, scope: AnalyticsScope) -> None:
+    assert_summary_matches_cases(runtime, scope, CREATED + timedelta(days=30))
+    assert_summary_matches_cases(runtime, AnalyticsScope(since=scope.since, until=scope.until, account_ids=(shop,)),
+                                 CREATED + timedelta(hours=2))
+
+
+def test_the_report_for_whole_days_reads_the_summaries(runtime: Runtime, shop: int) -> None:
+    with transaction(runtime.sessions) as session:
+        # Emptying the request counts shows which source answered.
+        session.execute(delete(DailyRequests))
+    assert report(runtime).by_type_status == []
+    with_time_of_day = AnalyticsScope(since=JANUARY.since + timedelta(hours=1), until=JANUARY.until)
+    assert report(runtime, with_time_of_day).cases == 5
+
+
+def _new_shop(runtime: Runtime) -> int:
+    with transaction(runtime.sessions) as session:
+        return account(session, "summary-shop", "Summary shop")
+
+
+def test_refunds_are_grouped_by_the_month_the_refund_happened(runtime: Runtime) -> None:
+    shop = _new_shop(runtime)
+    late_january = T0 + 13 * 86400  # Thursday 2027-01-28
+    store(runtime.sessions, shop, [a_return("r1", amount="40.00", created=late_january)])
+    store(runtime.sessions, shop, [a_return("r1", amount="40.00", created=late_january,
+                                            status="RETURN_OR_REFUND_REQUEST_COMPLETE",
+                                            updated=late_january + 6 * 86400)])  # refunded on 2027-02-03
+    assert report(runtime).refunds == []  # requested in January, not refunded in January
+    assert report(runtime).cases == 1
+    february = AnalyticsScope(since=datetime(2027, 2, 1, tzinfo=UTC), until=datetime(2027, 3, 1, tzinfo=UTC))
+    assert [(r.month, r.currency, r.total) for r in report(runtime, february).refunds] == [
+        ("2027-02", "USD", Decimal("40"))]
+    all_time = AnalyticsScope()
+    assert [r.month for r in report(runtime, all_time).refunds] == ["2027-02"]
+    assert_summary_matches_cases(runtime, february, CREATED)
+    assert_summary_matches_cases(runtime, all_time, CREATED)
+
+
+def test_the_summaries_follow_a_case_that_changes_status_amount_and_reason(runtime: Runtime) -> None:
+    shop = _new_shop(runtime)
+    store(runtime.sessions, shop, [a_return("r1", amount="10.00", reason="Damaged", deadline=T0 + 86400)])
+    before = report(runtime)
+    assert [(r.status, r.cases) for r in before.by_type_status] == [("Requested", 1)]
+    assert before.top_reasons == [("Damaged", 1)] and before.refunds == []
+    assert before.decided_by.missed_deadline == 1
+    store(runtime.sessions, shop, [a_return("r1", amount="12.50", reason="Wrong size", updated=T0 + 7200,
+                                            status="RETURN_OR_REFUND_REQUEST_COMPLETE")])
+    after = report(runtime)
+    assert [(r.status, r.cases) for r in after.by_type_status] == [("Refunded", 1)]
+    assert after.top_reasons == [("Wrong size", 1)]
+    assert [(r.month, r.cases, r.total) for r in after.refunds] == [("2027-01", 1, Decimal("12.5"))]
+    assert after.decided_by.missed_deadline == 0  # refunded before its deadline: no longer awaiting the merchant
+    assert_summary_matches_cases(runtime, JANUARY, CREATED + timedelta(days=30))
+
+
+def test_an_older_update_arriving_after_a_newer_one_changes_no_summary(runtime: Runtime) -> None:
+    shop = _new_shop(runtime)
+    done = "RETURN_OR_REFUND_REQUEST_COMPLETE"
+    store(runtime.sessions, shop, [a_return("r1", amount="30.00", reason="Damaged", status=done, updated=T0 + 7200)])
+    store(runtime.sessions, shop, [a_return("r1", amount="10.00", reason="Wrong size", updated=T0 + 3600)])
+    result = report(runtime)
+    assert [(r.status, r.cases) for r in result.by_type_status] == [("Refunded", 1)]
+    assert result.top_reasons == [("Damaged", 1)]
+    assert [(r.cases, r.total) for r in result.refunds] == [(1, Decimal("30"))]
+    assert_summary_matches_cases(runtime, JANUARY, CREATED)
+
+
+def test_a_case_leaving_refunded_leaves_the_refund_totals(runtime: Runtime) -> None:
+    shop = _new_shop(runtime)
+    store(runtime.sessions, shop, [a_return("r1", status="RETURN_OR_REFUND_REQUEST_COMPLETE", updated=T0 + 60)])
+    assert [r.cases for r in report(runtime).refunds] == [1]
+    with transaction(runtime.sessions) as session:
+        session.scalars(select(Case)).one().store_status = "Pending"
+    assert report(runtime).refunds == []
+    assert_summary_matches_cases(runtime, JANUARY, CREATED)
+
+
+def test_decisions_and_their_earliest_finish_feed_the_decision_time(runtime: Runtime) -> None:
+    shop = _new_shop(runtime)
+    store(runtime.sessions, shop, [a_return("r1")])
+    assert report(runtime).decision_times.decided == 0
+    with transaction(runtime.sessions) as session:
+        case_id = session.scalars(select(Case.id)).one()
+        decision = Decision(case_id=case_id, action="approve_request", idempotency_key="k1", actor="merchant",
+                            state="pending")
+        session.add(decision)
+    assert report(runtime).decided_by.by_merchant == 0  # not done yet
+    with transaction(runtime.sessions) as session:
+        pending = session.scalars(select(Decision)).one()
+        pending.state, pending.finished_at = "done", CREATED + timedelta(hours=30)
+    times = report(runtime).decision_times
+    assert (times.decided, times.average_hours, times.buckets["24–48 h"]) == (1, Decimal("30.0"), 1)
+    with transaction(runtime.sessions) as session:
+        session.add(Decision(case_id=case_id, action="approve_package", idempotency_key="k2", actor="merchant",
+                             state="done", finished_at=CREATED + timedelta(minutes=45)))
+    times = report(runtime).decision_times
+    assert (times.decided, times.average_hours, times.buckets["< 1 h"]) == (1, Decimal("0.8"), 1)
+    assert report(runtime).decided_by.by_merchant == 1
+    assert_summary_matches_cases(runtime, JANUARY, CREATED)
+
+
+def test_returned_lines_and_units_sold_keep_the_sku_summary(runtime: Runtime) -> None:
+    shop = _new_shop(runtime)
+    store(runtime.sessions, shop, [a_return("r1", skus=("TEE",))])
+    with transaction(runtime.sessions) as session:
+        session.add(OrderLineSold(account_id=shop, order_id="O1", line_item_id="L1", seller_sku="TEE",
+                                  product_name="Organic Cotton Tee", order_create_time=CREATED))
+    assert [(r.key, r.returned, r.sold) for r in report(runtime).sku_rates] == [("TEE", 1, 1)]
+    store(runtime.sessions, shop, [a_return("r1", skus=("POLO",), updated=T0 + 60)])  # the same line, now POLO
+    with transaction(runtime.sessions) as session:
+        session.add(OrderLineSold(account_id=shop, order_id="O2", line_item_id="L2", seller_sku="POLO",
+                                  product_name="Organic Cotton Tee", order_create_time=CREATED))
+        sold = session.scalars(select(OrderLineSold).where(OrderLineSold.line_item_id == "L1")).one()
+        sold.order_create_time = CREATED - timedelta(days=40)  # corrected to December
+    assert [(r.key, r.returned, r.sold) for r in report(runtime).sku_rates] == [("POLO", 1, 1)]
+    assert [(r.key, r.returned, r.sold) for r in report(runtime).product_rates] == [("Organic Cotton Tee", 1, 1)]
+    with transaction(runtime.sessions) as session:
+        session.execute(delete(CaseLine))
+    assert report(runtime).sku_rates == []
+    assert_summary_matches_cases(runtime, JANUARY, CREATED)
+    assert_summary_matches_cases(runtime, AnalyticsScope(), CREATED)
+
+
+def test_the_migration_summarises_cases_stored_before_it(runtime: Runtime, db_url: str) -> None:
+    command.downgrade(alembic_config(db_url), "0010")
+    try:
+        with transaction(runtime.sessions) as session:
+            shop = account(session, "before-shop", "Before")
+        done = "RETURN_OR_REFUND_REQUEST_COMPLETE"
+        store(runtime.sessions, shop, [
+            a_return("r1", status=done, amount="10.00", reason="Damaged", skus=("TEE", "MUG")),
+            a_return("r2", amount="1500", currency="JPY", deadline=T0 + 60, skus=("MUG",)),
+        ])
+        with transaction(runtime.sessions) as session:
+            r1 = session.scalars(select(Case.id).where(Case.tiktok_id == "r1")).one()
+            session.add(Decision(case_id=r1, action="approve_request", idempotency_key="k1", actor="merchant",
+                                 state="done", finished_at=CREATED + timedelta(hours=2)))
+            session.add(OrderLineSold(account_id=shop, order_id="O1", line_item_id="L1", seller_sku="TEE",
+                                      product_name="Organic Cotton Tee", order_create_time=CREATED))
+    finally:
+        upgrade(db_url)
+    result = report(runtime)
+    assert result.cases == 2
+    assert [(r.currency, r.total) for r in result.refunds] == [("USD", Decimal("10"))]
+    assert (result.decision_times.decided, result.decided_by.missed_deadline) == (1, 1)
+    assert {(r.key, r.returned, r.sold) for r in result.sku_rates} == {("TEE", 1, 1), ("MUG", 2, 0)}
+    assert_summary_matches_cases(runtime, JANUARY, CREATED + timedelta(days=30))

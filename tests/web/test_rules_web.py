@@ -75,3 +75,40 @@ def test_the_form_saves_a_disabled_rule_and_shows_errors(client: TestClient, run
     assert good.status_code == 200
     assert "&lt;b&gt;Damaged&lt;/b&gt;" in good.text and "<b>Damaged</b>" not in good.text
     assert "badge-off" in good.text
+
+
+def _enabled_rule(client: TestClient, headers: dict[str, str]) -> int:
+    created = client.post("/api/v1/rules", json={**RULE, "enabled": True}, headers=headers)
+    assert created.status_code == 201 and created.json()["enabled"] is True
+    return int(created.json()["id"])
+
+
+def test_editing_an_enabled_rule_in_the_form_keeps_it_on(client: TestClient, runtime: Runtime) -> None:
+    sign_in_as(client, runtime, Role.ADMIN)
+    rule_id = _enabled_rule(client, _headers(client))
+    form = client.get(f"/rules?edit={rule_id}")
+    token = csrf_token_in(form.text)
+    saved = client.post("/rules", data={"csrf_token": token, "rule_id": str(rule_id), "name": "Small refunds v2",
+                                        "types": "REFUND", "action_kind": "approve", "intent": "save"},
+                        follow_redirects=True)
+    assert saved.status_code == 200
+    assert "It is on." in saved.text
+    rule = client.get(f"/api/v1/rules/{rule_id}").json()
+    assert (rule["name"], rule["enabled"]) == ("Small refunds v2", True)
+
+
+def test_putting_a_rule_without_enabled_keeps_its_state(client: TestClient, runtime: Runtime) -> None:
+    sign_in_as(client, runtime, Role.ADMIN)
+    headers = _headers(client)
+    rule_id = _enabled_rule(client, headers)
+    changed = client.put(f"/api/v1/rules/{rule_id}", json={**RULE, "priority": 7}, headers=headers)
+    assert changed.status_code == 200
+    assert (changed.json()["priority"], changed.json()["enabled"]) == (7, True)
+
+
+def test_putting_enabled_false_switches_a_rule_off(client: TestClient, runtime: Runtime) -> None:
+    sign_in_as(client, runtime, Role.ADMIN)
+    headers = _headers(client)
+    rule_id = _enabled_rule(client, headers)
+    changed = client.put(f"/api/v1/rules/{rule_id}", json={**RULE, "enabled": False}, headers=headers)
+    assert changed.status_code == 200 and changed.json()["enabled"] is False

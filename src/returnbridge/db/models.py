@@ -145,6 +145,11 @@ class Case(Base):
     decided_by_tiktok: Mapped[bool] = mapped_column(Boolean, default=False)
     tiktok_create_time: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     tiktok_update_time: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Kept by database triggers (migration 0012) for the analytics summaries: when the case reached Refunded (the
+    # TikTok update time of the record that first showed it so; cleared if it leaves Refunded) and when TikTok
+    # applied the first decision (the earliest done decision's finish).
+    refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     records_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # Set when a return is new or changed: its TikTok records (buyer notes, images, videos) are fetched by a job,
     # so a first sync of 100,000 returns is not held up by 100,000 record calls.
@@ -526,6 +531,103 @@ class CaseTabCount(Base):
     tab: Mapped[str] = mapped_column(String(32), primary_key=True)
     needs_action: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     case_count: Mapped[int] = mapped_column(BigInteger)
+
+
+# --- analytics summaries (issue 7) ---------------------------------------------------------------------------------
+# Written only by the triggers of migration 0012, in the transaction that writes the case, line, decision or sold
+# line; read by ``repositories.analytics_summary``. A day is the UTC day as text (YYYY-MM-DD; "" when unknown), money
+# is integer millionths per currency.
+
+
+_CLUSTERED = {"sqlite_with_rowid": False}  # SQLite reads the rows in primary-key order, no second b-tree
+
+
+def _account_key() -> Mapped[int]:
+    return mapped_column(ForeignKey("tiktok_accounts.id", ondelete="CASCADE"), primary_key=True)
+
+
+class DailyRequests(Base):
+    """Cases per account, day of the request, kind, TikTok type and store status."""
+
+    __tablename__ = "daily_requests"
+    __table_args__ = _CLUSTERED
+
+    account_id: Mapped[int] = _account_key()
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    store_status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    cases: Mapped[int] = mapped_column(BigInteger)
+
+
+class DailyReasons(Base):
+    """Cases per account, day of the request and reason."""
+
+    __tablename__ = "daily_reasons"
+    __table_args__ = _CLUSTERED
+
+    account_id: Mapped[int] = _account_key()
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text, primary_key=True)
+    cases: Mapped[int] = mapped_column(BigInteger)
+
+
+class DailyDecisions(Base):
+    """Cases per account and day of the request by who decided, with the hours-to-decision histogram bucket (-99:
+    not decided) and the day of a still-open seller deadline ("" when none)."""
+
+    __tablename__ = "daily_decisions"
+
+    account_id: Mapped[int] = _account_key()
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    decided_by_tiktok: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    in_arbitration: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    merchant_decided: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    decision_bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
+    open_deadline_day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    cases: Mapped[int] = mapped_column(BigInteger)
+    decision_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class DailyRefunds(Base):
+    """Refunded cases per account, day of the refund and currency, with the refund's parts in millionths."""
+
+    __tablename__ = "daily_refunds"
+    __table_args__ = _CLUSTERED
+
+    account_id: Mapped[int] = _account_key()
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(8), primary_key=True)
+    cases: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[int] = mapped_column(BigInteger)
+    subtotal: Mapped[int] = mapped_column(BigInteger)
+    shipping: Mapped[int] = mapped_column(BigInteger)
+    tax: Mapped[int] = mapped_column(BigInteger)
+    platform_funded: Mapped[int] = mapped_column(BigInteger)
+    seller_funded: Mapped[int] = mapped_column(BigInteger)
+
+
+class _SkuUnits:
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)
+    account_id: Mapped[int] = _account_key()
+    seller_sku: Mapped[str] = mapped_column(String(255), primary_key=True)
+    product_name: Mapped[str] = mapped_column(Text, primary_key=True)
+    returned_units: Mapped[int] = mapped_column(BigInteger)
+    units_sold: Mapped[int] = mapped_column(BigInteger)
+
+
+class MonthlySkuUnits(_SkuUnits, Base):
+    """Returned units (lines of returns, by month of the request) and units sold (by month of the order)."""
+
+    __tablename__ = "monthly_sku_units"
+    __table_args__ = _CLUSTERED
+
+
+class DailySkuUnits(_SkuUnits, Base):
+    """The same per day, read only for a period's partial first and last months."""
+
+    __tablename__ = "daily_sku_units"
+    __table_args__ = _CLUSTERED
 
 
 # --- insight: rules, units sold, notifications (issue 7) ---------------------------------------------------------

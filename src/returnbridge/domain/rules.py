@@ -180,7 +180,9 @@ class RuleSpec(BaseModel):
 
     name: str = Field(min_length=1, max_length=255)
     priority: int = Field(default=100, ge=0, le=1_000_000)
-    enabled: bool = False  # everything automatic is off until the merchant switches it on
+    # None (not given): a new rule starts off, since everything automatic is off until the merchant switches it
+    # on; an edited rule keeps the state it had, since only the merchant's explicit switch turns a rule off.
+    enabled: bool | None = None
     conditions: Conditions = Field(default_factory=Conditions)
     action: RuleAction
 

@@ -6,7 +6,7 @@ Definitions, in the merchant's words:
 - top reasons and their weekly trend: the ten most frequent reasons, and the top five per week (Monday, UTC);
 - return rate: returned units (lines of return requests created in the period) ÷ units sold (order lines of paid
   orders created in the period, from Search Orders), per seller SKU and per product name;
-- refunds: refunded cases (store status Refunded) per currency and month of the request, split into TikTok's
+- refunds: refunded cases (store status Refunded) per currency and month of the refund, split into TikTok's
   subtotal, shipping and tax, with the platform- and seller-funded discounts beside; currencies are never added up;
 - time to decision: hours from the request to the first decision TikTok applied (merchant or rule);
 - decided by: TikTok at the deadline (auto-decision), arbitration, or the merchant; missed deadline: TikTok decided
@@ -31,6 +31,7 @@ from returnbridge.db.repositories.analytics import (
     ReturnRate,
     TypeStatusCount,
 )
+from returnbridge.db.repositories.analytics_summary import SummaryAnalytics
 from returnbridge.errors import UserFacingError
 
 if TYPE_CHECKING:
@@ -59,7 +60,9 @@ class AnalyticsReport:
 def build_report(runtime: Runtime, scope: AnalyticsScope, *, now: datetime | None = None) -> AnalyticsReport:
     now = now or datetime.now(UTC)
     with transaction(runtime.sessions) as session:
-        repo = AnalyticsRepository(session)
+        # The daily summaries answer in milliseconds; the cases themselves only when the scope needs them.
+        repo: AnalyticsRepository | SummaryAnalytics = (
+            SummaryAnalytics(session) if SummaryAnalytics.serves(scope) else AnalyticsRepository(session))
         reasons = repo.top_reasons(scope)
         return AnalyticsReport(
             scope=scope,
@@ -128,7 +131,7 @@ METRICS: dict[str, str] = {
     "reason-trend": "Top reasons by week",
     "return-rate-sku": "Return rate per SKU",
     "return-rate-product": "Return rate per product",
-    "refunds": "Refunded amounts by currency and month",
+    "refunds": "Refunded amounts by currency and month of the refund",
     "decision-time": "Time from request to decision",
     "decided-by": "Who decided",
 }

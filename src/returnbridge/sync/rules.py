@@ -97,9 +97,11 @@ def get_rule(runtime: Runtime, rule_id: int) -> RuleView:
 
 def _apply_spec(rule: Rule, spec: RuleSpec, by: str) -> None:
     data = rule_json(spec)
-    if spec.enabled and not rule.enabled:
+    data.pop("enabled", None)
+    enabled = bool(rule.enabled) if spec.enabled is None else spec.enabled
+    if enabled and not rule.enabled:
         rule.enabled_at = utcnow()
-    rule.name, rule.priority, rule.enabled = spec.name, spec.priority, spec.enabled
+    rule.name, rule.priority, rule.enabled = spec.name, spec.priority, enabled
     rule.conditions, rule.action = data.get("conditions", {}), data["action"]
     rule.updated_by = by
 

@@ -148,8 +148,10 @@ def rules_router(runtime: Runtime) -> APIRouter:
                 return await page(request, form=form, dry=result, dry_name=data["name"] or "this rule",
                                   editing=editing)
             if editing is not None:
-                view = await call(rules.update_rule, editing, {**data, "enabled": False}, by=user.email)
-                return back(request, f"Rule “{view.name}” saved. It is off until you switch it on.")
+                # The form has no on/off field: editing keeps the rule's state, the switch is the only way off.
+                view = await call(rules.update_rule, editing, data, by=user.email)
+                state = "It is on." if view.enabled else "It is off until you switch it on."
+                return back(request, f"Rule “{view.name}” saved. {state}")
             view = await call(rules.create_rule, data, by=user.email)
         except RuleInvalid as invalid:
             return await page(request, status_code=400, form=form, errors=invalid.errors, editing=editing)
@@ -215,7 +217,8 @@ def rules_router(runtime: Runtime) -> APIRouter:
     async def api_get(rule_id: RowId, user: SignedInUser = Depends(admin_only)) -> Any:
         return await _found(lambda: call(rules.get_rule, rule_id))
 
-    @api.put("/{rule_id}", summary="Replace a rule", openapi_extra=_RULE_BODY)
+    @api.put("/{rule_id}", summary="Replace a rule (its on/off state is kept unless enabled is given)",
+             openapi_extra=_RULE_BODY)
     async def api_put(request: Request, rule_id: RowId, user: SignedInUser = Depends(admin_only)) -> Any:
         try:
             data = await body(request)

@@ -1,8 +1,11 @@
 """Analytics aggregates in SQL, the same answers on SQLite and PostgreSQL.
 
-Every query filters by ``AnalyticsScope`` (period on the TikTok creation time, accounts, store) and aggregates in
-the database: a million cases are never loaded into Python. Money is summed as integer millionths and always
-grouped by currency, so amounts in different currencies are never added together. Weeks start on Monday (UTC).
+Every query filters by ``AnalyticsScope`` (period on the TikTok creation time — on the refund time for refunds —,
+accounts, store) and aggregates in the database: a million cases are never loaded into Python. These read the cases
+themselves; ``analytics_summary`` gives the same answers from the daily summaries and serves the page whenever it
+can (this one stays for a store filter and a period that does not start and end at midnight UTC). Money is summed
+as integer millionths and always grouped by currency, so amounts in different currencies are never added together.
+Weeks start on Monday (UTC).
 """
 
 from __future__ import annotations
@@ -120,12 +123,14 @@ class AnalyticsRepository:
             return func.extract("epoch", later - earlier) / 3600.0
         return (func.julianday(later) - func.julianday(earlier)) * 24.0
 
-    def _scope(self, scope: AnalyticsScope, cases: Any = Case) -> ColumnElement[bool]:
+    def _scope(self, scope: AnalyticsScope, cases: Any = Case, at: Any = None) -> ColumnElement[bool]:
+        """The scope's cases; the period applies to ``at`` (the request time unless told)."""
+        at = cases.tiktok_create_time if at is None else at
         parts: list[ColumnElement[bool]] = []
         if scope.since is not None:
-            parts.append(cases.tiktok_create_time >= scope.since)
+            parts.append(at >= scope.since)
         if scope.until is not None:
-            parts.append(cases.tiktok_create_time < scope.until)
+            parts.append(at < scope.until)
         if scope.account_ids:
             parts.append(cases.account_id.in_(scope.account_ids))
         if scope.store_id is not None:
@@ -188,7 +193,9 @@ class AnalyticsRepository:
         return [ReturnRate(k, n, int(sold.get(k, 0))) for k, n in rows]
 
     def refunds(self, scope: AnalyticsScope) -> list[RefundTotals]:
-        month = self._month(Case.tiktok_create_time).label("month")
+        """Per currency and month of the refund (when the case reached Refunded), not of the request: a refund
+        belongs to the period in which the money went back. The period filters refund times too."""
+        month = self._month(Case.refunded_at).label("month")
         query = (
             select(
                 Case.currency, month, func.count(),
@@ -197,7 +204,8 @@ class AnalyticsRepository:
                 func.sum(_raw(Case.product_platform_discount) + _raw(Case.shipping_fee_platform_discount)),
                 func.sum(_raw(Case.product_seller_discount) + _raw(Case.shipping_fee_seller_discount)),
             )
-            .where(self._scope(scope), Case.store_status.in_(REFUNDED_STATUSES), Case.currency != "")
+            .where(self._scope(scope, at=Case.refunded_at), Case.store_status.in_(REFUNDED_STATUSES),
+                   Case.currency != "", Case.refunded_at.is_not(None))
             .group_by(Case.currency, month).order_by(Case.currency, month)
         )
         return [
