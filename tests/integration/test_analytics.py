@@ -27,7 +27,9 @@ from returnbridge.db.migrate import alembic_config, upgrade
 from returnbridge.db.models import Case, CaseLine, DailyRequests, Decision, OrderLineSold, Store, StoreEffect
 from returnbridge.db.repositories.analytics import AnalyticsRepository, AnalyticsScope
 from returnbridge.db.repositories.analytics_summary import SummaryAnalytics
+from returnbridge.domain.statuses import CaseKind
 from returnbridge.sync import analytics
+from returnbridge.sync.ingest import prepare_page, store_prepared
 from returnbridge.sync.runtime import Runtime
 
 from .case_grid_data import T0, a_cancellation, a_return, account, store
@@ -302,10 +304,14 @@ def test_the_migration_summarises_cases_stored_before_it(runtime: Runtime, db_ur
         with transaction(runtime.sessions) as session:
             shop = account(session, "before-shop", "Before")
         done = "RETURN_OR_REFUND_REQUEST_COMPLETE"
-        store(runtime.sessions, shop, [
+        page = prepare_page(shop, CaseKind.RETURN, [
             a_return("r1", status=done, amount="10.00", reason="Damaged", skus=("TEE", "MUG")),
             a_return("r2", amount="1500", currency="JPY", deadline=T0 + 60, skus=("MUG",)),
         ])
+        for values in page.latest.values():
+            del values.row["refunded_at"]  # the 0010 table has no such column: the rows of an older version
+        with transaction(runtime.sessions) as session:
+            store_prepared(session, page, source="poll")
         with transaction(runtime.sessions) as session:
             r1 = session.scalars(select(Case.id).where(Case.tiktok_id == "r1")).one()
             session.add(Decision(case_id=r1, action="approve_request", idempotency_key="k1", actor="merchant",

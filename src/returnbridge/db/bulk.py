@@ -172,7 +172,9 @@ def _plan(upsert: Upsert, dialect: str, columns: tuple[str, ...]) -> _Plan:
             for name in columns
             if name not in upsert.keep and name not in upsert.conflict and name not in special
         ]
-        sets += [f'"{name}" = {expression.format(table=table.name)}' for name, expression in upsert.update_sql]
+        # An expression is for a column the rows carry (rows without it leave that column as it is).
+        sets += [f'"{name}" = {expression.format(table=table.name)}' for name, expression in upsert.update_sql
+                 if name in columns]
         tail += "DO UPDATE SET " + ", ".join(sets)
         if upsert.where:
             tail += " WHERE " + upsert.where.format(table=table.name)

@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from returnbridge.domain.case_view import search_text
-from returnbridge.domain.statuses import CaseKind, classify
+from returnbridge.domain.statuses import CaseKind, StoreStatus, classify
 
 # Beyond this a millionths BIGINT would overflow; no real refund comes near it.
 _MONEY_LIMIT = Decimal(10) ** 12
@@ -186,6 +186,8 @@ def case_values(kind: CaseKind, account_id: int, item: Any) -> CaseValues:
         "type": _text(item.get("return_type" if is_return else "cancel_type"), 32),
         "tiktok_status": _text(info.raw, 64),
         "store_status": info.store_status.value,
+        # When the case reached Refunded, for the analytics by refund date; the upsert keeps an earlier moment.
+        "refunded_at": utc(update_ts) if info.store_status is StoreStatus.REFUNDED else None,
         "status_known": info.known,
         "arbitration_status": arbitration,
         "initiator_role": _text(item.get("role"), 16),

@@ -51,6 +51,10 @@ _CASE_UPSERT = Upsert(
     update_sql=(
         ("records_due", "{table}.records_due OR excluded.records_due"),
         ("decided_by_tiktok", "{table}.decided_by_tiktok OR excluded.decided_by_tiktok"),
+        # The first moment a case was seen Refunded stays while it is; leaving Refunded clears it. Writing it here
+        # spares SQLite's trigger a second UPDATE of each newly refunded case (migration 0012).
+        ("refunded_at", "CASE WHEN excluded.store_status = 'Refunded' "
+                        "THEN coalesce({table}.refunded_at, excluded.refunded_at) END"),
     ),
     where="{table}.tiktok_update_time IS NULL OR excluded.tiktok_update_time >= {table}.tiktok_update_time",
     returning=("tiktok_id", "id"),

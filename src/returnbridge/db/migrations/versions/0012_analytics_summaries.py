@@ -210,7 +210,7 @@ def _sqlite_case_triggers(d: _Dialect) -> list[str]:
         f"WHEN NEW.store_status = {REFUNDED} AND NEW.refunded_at IS NULL "
         f"BEGIN UPDATE cases SET refunded_at = {reached} WHERE id = NEW.id; END",
         f"CREATE TRIGGER cases_refunded_at_update AFTER UPDATE OF store_status ON cases "
-        f"WHEN NEW.store_status = {REFUNDED} AND OLD.store_status IS NOT {REFUNDED} "
+        f"WHEN NEW.store_status = {REFUNDED} AND OLD.store_status IS NOT {REFUNDED} AND NEW.refunded_at IS NULL "
         f"BEGIN UPDATE cases SET refunded_at = {reached} WHERE id = NEW.id; END",
         f"CREATE TRIGGER cases_refunded_at_clear AFTER UPDATE OF store_status ON cases "
         f"WHEN NEW.store_status IS NOT {REFUNDED} AND NEW.refunded_at IS NOT NULL "
