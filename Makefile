@@ -21,7 +21,7 @@ demo: install
 
 test: install
 	$(BIN)/ruff check $(wildcard src tests bench)
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest -n 3 --dist loadfile --durations=15
 
 lint: install
 	$(BIN)/ruff check $(wildcard src tests bench)
