@@ -11,6 +11,7 @@ import sys
 import tempfile
 import threading
 import time
+from abc import ABC, abstractmethod
 from types import TracebackType
 from typing import Any, Self
 
@@ -30,7 +31,7 @@ def public_host(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
 
 
-class HostedEmulator:
+class HostedEmulator(ABC):
     """Subclasses name the emulator (``title``, ``module``) and say how to build it (``build``) and how to start it
     as ``python -m <module>`` (``arguments``). ``port=0`` picks a free port; ``base_url`` is set once started, and
     ``addressed`` runs then (before the first request) for emulators that print their own URLs."""
@@ -52,19 +53,20 @@ class HostedEmulator:
         self._process: sp.Popen[bytes] | None = None
         self._stderr: Any = None
 
+    @abstractmethod
     def build(self) -> Any:
         """The emulator object; its ``app`` attribute is the ASGI app."""
-        raise NotImplementedError
 
+    @abstractmethod
     def arguments(self) -> list[str]:
         """Command-line options for ``python -m <module>`` besides ``--host`` and ``--port``."""
-        raise NotImplementedError
 
     def asgi_app(self) -> Any:
         return self.emulator.app
 
     def addressed(self) -> None:
-        """Runs once ``base_url`` is known, in thread mode, before the emulator serves."""
+        """Runs once ``base_url`` is known, in thread mode, before the emulator serves; most need nothing then."""
+        return None
 
     def __enter__(self) -> Self:
         return self.start()
