@@ -54,12 +54,13 @@ def child(args: argparse.Namespace) -> None:
         account_id = AccountRepository(session, runtime.box).connect(
             ShopIdentity(shop_id=args.shop_id, shop_cipher=args.cipher), stored_tokens(tokens)
         ).id
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     result = pull_stream(runtime, account_id, "returns")
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     runtime.close()
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"stored": result.outcome.written, "seconds": seconds, "peak_rss_mb": peak_kb / 1024}))
+    print(json.dumps({"stored": result.outcome.written, "seconds": seconds, "cpu_seconds": cpu_seconds,
+                      "peak_rss_mb": peak_kb / 1024}))
 
 
 def run_child(emulator: EmulatorServer, shop: dict, tokens: str, db_url: str, var_dir: str) -> dict:

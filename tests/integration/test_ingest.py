@@ -176,6 +176,7 @@ def test_pull_that_fails_mid_way_resumes_without_loss_or_duplication(
         return outcome
 
     monkeypatch.setattr(ingest, "store_prepared", dies_on_the_fourth_page)
+    monkeypatch.setattr(ingest, "MAX_WRITE_RECORDS", 50)  # one page per write
     with pytest.raises(KeyboardInterrupt):
         pull_account(runtime, account_id, streams=["returns"])
     stored, distinct = distinct_cases(runtime, account_id)

@@ -63,16 +63,22 @@ def test_sync_killed_mid_way_and_started_again_stores_every_return_once(
 ) -> None:
     shop = fresh_shop(control, returns=3000)
     account_id = connect_shop(runtime, control, shop)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "returnbridge.cli", "sync", "--account", str(account_id)], env=process_env(runtime),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while cases(runtime, account_id)[0] < 400:  # part-way through the history
-        assert time.monotonic() < deadline and process.poll() is None
-        time.sleep(0.01)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    # TikTok's own pace (a page every 20 ms), so the pull commits page by page as they come; without it the writer
+    # falls behind and commits the queued history in a few large transactions.
+    control("POST", "/config", {"latency_ms": 20})
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "returnbridge.cli", "sync", "--account", str(account_id)],
+            env=process_env(runtime), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while cases(runtime, account_id)[0] < 400:  # part-way through the history
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.01)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    finally:
+        control("POST", "/config", {"latency_ms": 0})
     killed_at = cases(runtime, account_id)
     assert killed_at[0] < 3000
     # The killed run's lease stays until it lapses; a new run after that resumes from the committed cursor.

@@ -1,51 +1,107 @@
-"""The pull's page writer: batches are written in order, one at a time, and a failed write is not lost."""
+"""The pull's page writer: pages are written in order, one write at a time, grouped while the writer is busy, within
+its record bound, and a failed write is not lost."""
 
 from __future__ import annotations
 
 import threading
 import time
-from typing import Any
 
 import pytest
 
-from returnbridge.sync.ingest import PageWriter
+from returnbridge.domain.statuses import CaseKind
+from returnbridge.sync.ingest import PageWriter, PreparedPage
 
 
-def test_page_writer_writes_batches_in_order_one_at_a_time() -> None:
-    written: list[Any] = []
+def page(number: int, records: int = 50) -> PreparedPage:
+    return PreparedPage(CaseKind.RETURN, number, {}, [], records, None)  # account_id carries the page's number
+
+
+def test_page_writer_writes_pages_in_order_one_write_at_a_time() -> None:
+    written: list[int] = []
     busy = threading.Lock()
 
-    def write(batch: list[Any]) -> None:
-        assert busy.acquire(blocking=False), "two batches written at once"
+    def write(batch: list[PreparedPage]) -> None:
+        assert busy.acquire(blocking=False), "two writes at once"
         time.sleep(0.01)
-        written.append(batch[0])
+        written.extend(p.account_id for p in batch)
         busy.release()
 
-    writer = PageWriter(write)
-    for number in range(5):
-        writer.submit([number])  # type: ignore[list-item]
+    writer = PageWriter(write, max_records=500)
+    for number in range(20):
+        writer.submit(page(number))
     writer.finish()
-    assert written == [0, 1, 2, 3, 4]
+    assert written == list(range(20))
+
+
+def test_page_writer_groups_the_pages_queued_while_it_was_writing() -> None:
+    first_write_started, release_first_write = threading.Event(), threading.Event()
+    batches: list[list[int]] = []
+
+    def write(batch: list[PreparedPage]) -> None:
+        batches.append([p.account_id for p in batch])
+        if len(batches) == 1:
+            first_write_started.set()
+            release_first_write.wait(5)
+
+    writer = PageWriter(write, max_records=500)
+    writer.submit(page(0))
+    assert first_write_started.wait(5)
+    for number in range(1, 5):
+        writer.submit(page(number))
+    release_first_write.set()
+    writer.finish()
+    assert batches == [[0], [1, 2, 3, 4]]
+
+
+def test_page_writer_keeps_each_write_within_its_record_bound() -> None:
+    first_write_started, release_first_write = threading.Event(), threading.Event()
+    batches: list[list[int]] = []
+
+    def write(batch: list[PreparedPage]) -> None:
+        batches.append([p.account_id for p in batch])
+        if len(batches) == 1:
+            first_write_started.set()
+            release_first_write.wait(5)
+
+    writer = PageWriter(write, max_records=100)
+    writer.submit(page(0))
+    assert first_write_started.wait(5)
+    writer.submit(page(1))
+    writer.submit(page(2))
+    submitted_while_full = threading.Thread(target=writer.submit, args=(page(3),))
+    submitted_while_full.start()
+    submitted_while_full.join(0.2)
+    assert submitted_while_full.is_alive(), "submit did not wait while the queue held the bound"
+    release_first_write.set()
+    submitted_while_full.join(5)
+    writer.finish()
+    assert batches[0] == [0] and all(len(b) <= 2 for b in batches)
+    assert [n for b in batches for n in b] == [0, 1, 2, 3]
 
 
 def test_page_writer_surfaces_a_failed_write_at_the_next_submit() -> None:
-    def write(batch: list[Any]) -> None:
-        if batch == ["bad"]:
-            raise RuntimeError("disk full")
+    failed = threading.Event()
 
-    writer = PageWriter(write)
-    writer.submit(["bad"])  # type: ignore[list-item]
-    with pytest.raises(RuntimeError, match="disk full"):
-        writer.submit(["next"])  # type: ignore[list-item]
+    def write(batch: list[PreparedPage]) -> None:
+        failed.set()
+        raise RuntimeError("disk full")
+
+    writer = PageWriter(write, max_records=500)
+    writer.submit(page(0))
+    assert failed.wait(5)
+    with pytest.raises(RuntimeError, match="disk full"):  # handed over once ``write`` has returned
+        for number in range(1, 500):
+            writer.submit(page(number))
+            time.sleep(0.01)
     writer.abandon()
 
 
 def test_page_writer_surfaces_a_failed_last_write_at_finish() -> None:
-    def write(batch: list[Any]) -> None:
+    def write(batch: list[PreparedPage]) -> None:
         raise KeyboardInterrupt("killed while writing")
 
-    writer = PageWriter(write)
-    writer.submit(["only"])  # type: ignore[list-item]
+    writer = PageWriter(write, max_records=500)
+    writer.submit(page(0))
     with pytest.raises(KeyboardInterrupt):
         writer.finish()
     writer.abandon()

@@ -10,8 +10,8 @@ nothing is skipped, and what is read twice is written once (the upsert is idempo
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,7 +28,10 @@ from returnbridge.tiktok import CancellationFilters, RawPage, ReturnFilters, Sho
 
 log = logging.getLogger(__name__)
 
-COMMIT_EVERY_RECORDS = 500
+# The most records one write of the pull commits (and the most it keeps queued for the next): large enough that a
+# first sync, where writing is the slower side, commits rarely; small enough that SQLite's write lock is held for
+# well under a second at a time (webhook jobs and decisions wait for it) and memory stays a few tens of MB.
+MAX_WRITE_RECORDS = 5_000
 # After a pull, a time window in which TikTok counts more requests than we hold is read again page by page once it
 # holds this many requests or fewer; a larger one is halved first (see ``_read_what_paging_skipped``).
 REREAD_WINDOW_RECORDS = 500
@@ -135,6 +138,26 @@ def prepare_page(account_id: int, kind: CaseKind, items: Iterable[Any]) -> Prepa
         if prior is None or (values.update_ts or 0) >= (prior.update_ts or 0):
             latest[values.tiktok_id] = values
     return PreparedPage(kind, account_id, latest, bad, received, max_update_ts)
+
+
+def merged(pages: list[PreparedPage]) -> PreparedPage:
+    """Pages of one stream and account as one: a request in several keeps its newest version, as within a page."""
+    if len(pages) == 1:
+        return pages[0]
+    latest: dict[str, CaseValues] = {}
+    bad: list[tuple[str, str, str]] = []
+    received = 0
+    max_update_ts: int | None = None
+    for page in pages:
+        for tiktok_id, values in page.latest.items():
+            prior = latest.get(tiktok_id)
+            if prior is None or (values.update_ts or 0) >= (prior.update_ts or 0):
+                latest[tiktok_id] = values
+        bad += page.bad
+        received += page.received
+        if page.max_update_ts is not None and (max_update_ts is None or page.max_update_ts > max_update_ts):
+            max_update_ts = page.max_update_ts
+    return PreparedPage(pages[0].kind, pages[0].account_id, latest, bad, received, max_update_ts)
 
 
 def store_page(
@@ -252,33 +275,86 @@ def _read_what_paging_skipped(
 
 
 class PageWriter:
-    """Writes batches of prepared pages on a thread of its own, in order, one batch at a time, while the pull
-    fetches and prepares the next: SQLite does its work with the interpreter lock released, so the two overlap.
+    """Writes the pull's prepared pages on a thread of its own, in order, while the pull fetches and prepares the
+    next: SQLite does its work with the interpreter lock released, so the two overlap.
 
-    At most one batch is in flight (``submit`` first waits for the previous one), which bounds memory and keeps the
-    cursor moving in page order; a failed write surfaces at the next ``submit`` or at ``finish``."""
+    Each write takes every page queued since the previous one (group commit): when TikTok answers slower than we
+    write, a page is committed as soon as it arrives; when writing is the slower side, the queue grows and the next
+    transaction is larger, which is where a commit's cost goes down (an index page dirtied by many cases is
+    written to the log once). ``max_records`` bounds a transaction and the queue (``submit`` waits while that many
+    records are queued), so memory stays bounded and a crash loses at most one transaction, which the next pull
+    reads again. A failed write surfaces at the next ``submit`` or at ``finish``."""
 
-    def __init__(self, write: Callable[[list[PreparedPage]], None]) -> None:
+    def __init__(self, write: Callable[[list[PreparedPage]], None], max_records: int = MAX_WRITE_RECORDS) -> None:
         self._write = write
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="returnbridge-page-writer")
-        self._pending: Future[None] | None = None
+        self._max_records = max_records
+        self._changed = threading.Condition()
+        self._queue: list[PreparedPage] = []
+        self._queued = 0  # records in the queue
+        self._closing = False
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="returnbridge-page-writer", daemon=True)
+        self._thread.start()
 
-    def submit(self, batch: list[PreparedPage]) -> None:
-        self._wait()
-        self._pending = self._executor.submit(self._write, batch)
+    def submit(self, page: PreparedPage) -> None:
+        with self._changed:
+            while self._error is None and self._queue and self._queued >= self._max_records:
+                self._changed.wait()
+            self._raise_failure()
+            self._queue.append(page)
+            self._queued += page.received
+            self._changed.notify_all()
 
     def finish(self) -> None:
-        self._wait()
-        self._executor.shutdown(wait=True)
+        """Wait until every queued page is written; raises what a write raised."""
+        self._close(drop_queue=False)
+        with self._changed:
+            self._raise_failure()
 
     def abandon(self) -> None:
-        """After a failure: let a write in flight end (committed or rolled back) before anything else is written."""
-        self._executor.shutdown(wait=True)
+        """After a failure: drop what is queued and let a write in flight end (committed or rolled back)."""
+        self._close(drop_queue=True)
 
-    def _wait(self) -> None:
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.result()
+    def _close(self, *, drop_queue: bool) -> None:
+        with self._changed:
+            self._closing = True
+            if drop_queue:
+                self._queue, self._queued = [], 0
+            self._changed.notify_all()
+        self._thread.join()
+
+    def _raise_failure(self) -> None:
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
+
+    def _next_batch(self) -> list[PreparedPage]:
+        with self._changed:
+            while not self._queue and not self._closing:
+                self._changed.wait()
+            batch: list[PreparedPage] = []
+            records = 0
+            while self._queue and (not batch or records + self._queue[0].received <= self._max_records):
+                page = self._queue.pop(0)
+                batch.append(page)
+                records += page.received
+            self._queued -= records
+            self._changed.notify_all()
+            return batch
+
+    def _run(self) -> None:
+        while True:
+            batch = self._next_batch()
+            if not batch:
+                return
+            try:
+                self._write(batch)
+            except BaseException as error:  # handed to the pull's thread, which stops submitting
+                with self._changed:
+                    self._error = error
+                    self._queue, self._queued = [], 0
+                    self._changed.notify_all()
+                return
 
 
 def _record_failure(runtime: Runtime, account_id: int, stream: str, error: BaseException) -> None:
@@ -316,14 +392,13 @@ def pull_stream(
     result = StreamResult(account_id, stream, since)
 
     def write(batch: list[PreparedPage]) -> None:
-        # Pages are written a few at a time (each commit costs milliseconds on SQLite), and only here: no transaction
-        # stays open while the next page is fetched or a token refreshed. The cursor is in the same transaction,
-        # so a crash loses at most this batch, which the next pull reads again.
+        # Only here is anything written: no transaction stays open while the next page is fetched or a token
+        # refreshed. The cursor is in the same transaction, so a crash loses at most this batch, which the next
+        # pull reads again. The batch's pages are stored as one (one lookup, one upsert per table, one commit).
         with transaction(runtime.sessions) as session:
             created_before = result.outcome.created
-            for page in batch:
-                result.outcome.add(store_prepared(session, page, source="poll"))
-                result.pages += 1
+            result.outcome.add(store_prepared(session, merged(batch), source="poll"))
+            result.pages += len(batch)
             if created_before < REFRESH_STATISTICS_AFTER <= result.outcome.created:
                 CaseStore(session).refresh_statistics()
             if result.outcome.max_update_ts is not None:
@@ -334,22 +409,15 @@ def pull_stream(
         if after_page is not None:
             after_page()
 
-    writer = PageWriter(write)
+    writer = PageWriter(write, MAX_WRITE_RECORDS)
     try:
         shop = shop or runtime.shop_client(account_id)
-        batch: list[PreparedPage] = []
-        batch_records = seen = 0
+        seen = 0
         for raw in _pages(shop, kind, int(since.timestamp())):
-            batch.append(prepare_page(account_id, kind, raw.items))
-            batch_records += len(raw.items)
+            writer.submit(prepare_page(account_id, kind, raw.items))
             seen += len(raw.items)
-            if batch_records >= COMMIT_EVERY_RECORDS:
-                writer.submit(batch)
-                batch, batch_records = [], 0
             if progress is not None:
                 progress(stream, seen, raw.total_count)
-        if batch:
-            writer.submit(batch)
         writer.finish()
         if result.outcome.max_update_ts is not None:
             _read_what_paging_skipped(runtime, account_id, kind, shop, int(since.timestamp()),
