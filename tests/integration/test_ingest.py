@@ -341,6 +341,41 @@ def test_a_request_changing_during_the_pull_does_not_hide_its_neighbours(runtime
     assert distinct_cases(runtime, account_id) == (160, 160)
 
 
+def test_a_request_changing_after_the_pages_does_not_hide_one_the_pages_skipped(
+    runtime: Runtime, control: Control, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As above, the first request changes mid-pull and the request at a page edge is skipped. Then, after the last
+    # page and before the count, a request already read changes too, to a time after every one the pull saw: were
+    # the count bounded by that time, the request we hold at its old time would make up for the skipped one.
+    import returnbridge.sync.ingest as ingest
+
+    shop = fresh_shop(control, returns=0)
+    opened = [control("POST", "/returns", {"shop_id": shop["id"]})["return_id"]]
+    control("POST", "/clock/advance", {"seconds": 60})
+    opened += [control("POST", "/returns", {"shop_id": shop["id"]})["return_id"] for _ in range(159)]
+    control("POST", "/clock/advance", {"seconds": 60})
+    account_id = connect_shop(runtime, control, shop)
+    withdrawn: list[str] = []
+
+    def buyer_withdraws_the_first_request(stream: str, seen: int, total: int | None) -> None:
+        if seen >= 50 and not withdrawn:
+            control("POST", f"/requests/{opened[0]}/withdraw", {})
+            withdrawn.append(opened[0])
+
+    count_check = ingest._read_what_paging_skipped
+
+    def another_buyer_withdraws_before_the_count(*args: Any, **kwargs: Any) -> None:
+        control("POST", "/clock/advance", {"seconds": 60})
+        control("POST", f"/requests/{opened[1]}/withdraw", {})
+        withdrawn.append(opened[1])
+        count_check(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "_read_what_paging_skipped", another_buyer_withdraws_before_the_count)
+    [result] = pull_account(runtime, account_id, streams=("returns",), progress=buyer_withdraws_the_first_request)
+    assert len(withdrawn) == 2 and result.reread_windows >= 1
+    assert distinct_cases(runtime, account_id) == (160, 160)
+
+
 def test_a_pull_that_missed_nothing_reads_nothing_again(runtime: Runtime, control: Control) -> None:
     shop = fresh_shop(control, returns=120, cancellations=30)
     account_id = connect_shop(runtime, control, shop)

@@ -75,7 +75,21 @@ def _postgres_time(value: datetime | None) -> datetime | None:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class JsonText:
+    """A JSON column's value serialised ahead of the upsert (the sync does it on the thread that reads TikTok's
+    pages, so the writer thread does less and a queued page holds one string instead of a tree of objects)."""
+
+    text: str
+
+    @classmethod
+    def of(cls, value: Any) -> JsonText:
+        return cls(_json_text(value))
+
+
 def _json_text(value: Any) -> str:
+    if value.__class__ is JsonText:
+        return value.text  # type: ignore[no-any-return]
     # SQLAlchemy's JSON stores Python None as the JSON text 'null' (none_as_null is off); so do we.
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode("utf-8")
 
@@ -212,17 +226,22 @@ def _sqlite_sql(plan: _Plan, count: int) -> str:
 
 
 def _run_sqlite(dbapi: Any, plan: _Plan, rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
-    per_statement = max(1, _SQLITE_MAX_PARAMS // plan.width)
+    # Statements of a power-of-two number of rows only: a plan then has a dozen statement texts at most, which the
+    # driver's statement cache keeps prepared. Any row count made its own statement before, each prepared anew
+    # (parsing thousands of placeholders) and cached at megabytes apiece.
+    most = 1 << (max(1, _SQLITE_MAX_PARAMS // plan.width).bit_length() - 1)
     result: list[tuple[Any, ...]] = []
     cursor = dbapi.cursor()
     try:
-        for start in range(0, len(rows), per_statement):
-            chunk = rows[start:start + per_statement]
+        start = 0
+        while start < len(rows):
+            count = min(most, 1 << ((len(rows) - start).bit_length() - 1))
             params: list[Any] = []
-            for row in chunk:
+            for row in rows[start:start + count]:
                 params.extend(_converted(plan, row))
-            cursor.execute(_sqlite_sql(plan, len(chunk)), params)
+            cursor.execute(_sqlite_sql(plan, count), params)
             result.extend(cursor.fetchall())
+            start += count
     finally:
         cursor.close()
     return result

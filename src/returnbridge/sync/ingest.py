@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from returnbridge.db.bulk import JsonText
 from returnbridge.db.engine import transaction
 from returnbridge.db.repositories.cases import CaseStore, HeldCase, SyncStateStore
 from returnbridge.domain.statuses import CaseKind, StoreStatus
@@ -31,10 +32,13 @@ log = logging.getLogger(__name__)
 # The most records one write of the pull commits (and the most it keeps queued for the next): large enough that a
 # first sync, where writing is the slower side, commits rarely; small enough that SQLite's write lock is held for
 # well under a second at a time (webhook jobs and decisions wait for it) and memory stays a few tens of MB.
-MAX_WRITE_RECORDS = 5_000
+MAX_WRITE_RECORDS = 3000
 # After a pull, a time window in which TikTok counts more requests than we hold is read again page by page once it
 # holds this many requests or fewer; a larger one is halved first (see ``_read_what_paging_skipped``).
 REREAD_WINDOW_RECORDS = 500
+# Rounds of that count check in one pull, and the end of the range it counts (2106: past any update time).
+COUNT_CHECK_ROUNDS = 3
+_OPEN_END = 2**32 - 1
 # New cases in one pull after which the database's planner statistics are refreshed (once per pull).
 REFRESH_STATISTICS_AFTER = 2_000
 STREAMS: dict[str, CaseKind] = {"returns": CaseKind.RETURN, "cancellations": CaseKind.CANCELLATION}
@@ -131,6 +135,7 @@ def prepare_page(account_id: int, kind: CaseKind, items: Iterable[Any]) -> Prepa
         except BadRecord as error:
             bad.append((error.tiktok_id, orjson.dumps(item, option=orjson.OPT_NON_STR_KEYS).decode(), str(error)))
             continue
+        values.row["raw"] = JsonText.of(item)  # serialised here, off the writer's thread (see ``PageWriter``)
         if values.update_ts is not None and (max_update_ts is None or values.update_ts > max_update_ts):
             max_update_ts = values.update_ts
         # The same request twice in one answer: keep the newer (one statement may not update a row twice).
@@ -243,16 +248,30 @@ def _tiktok_count(shop: ShopClient, kind: CaseKind, start: int, end: int) -> int
 
 
 def _read_what_paging_skipped(
-    runtime: Runtime, account_id: int, kind: CaseKind, shop: ShopClient, start: int, end: int, result: StreamResult
+    runtime: Runtime, account_id: int, kind: CaseKind, shop: ShopClient, start: int, result: StreamResult
 ) -> None:
-    """The pull's count check over the update times ``[start, end)`` it has just read.
+    """The pull's count check over everything updated since ``start``, once its pages are in.
 
     TikTok's page token may be a position in the sorted answer (the contract leaves it open, and the emulator's is):
     a request that changes while the pull pages moves behind the rest, every later one moves up a place, and the one
-    at the next page's edge is never read. So once the pages are in, TikTok's count per window is held against ours;
-    where TikTok has more, the window is halved until it is small enough to read again whole. Where we hold as many
-    or more (versions TikTok has since moved past ``end``), nothing is missing. A match costs one small search."""
-    windows = [(start, end)]
+    at the next page's edge is never read. So TikTok's count of the requests updated since ``start`` is held against
+    ours. Over that open-ended range the two differ by exactly the requests we lack: a request we hold there is
+    counted by TikTok too, since its update time only moves forward. Where TikTok has more, the range is halved
+    until the short parts are small enough to read again whole. A part's counts are not exact (a request we read
+    before it changed is counted in one part by us and in another by TikTok, and can hide a missing one), so the
+    whole range is counted again after any re-read, up to ``COUNT_CHECK_ROUNDS`` times; what is still short then
+    (a shop changing faster than we count) is read by the next pull. A pull that missed nothing costs one search."""
+    for _ in range(COUNT_CHECK_ROUNDS):
+        if not _reread_short_parts(runtime, account_id, kind, shop, start, result):
+            return
+
+
+def _reread_short_parts(
+    runtime: Runtime, account_id: int, kind: CaseKind, shop: ShopClient, start: int, result: StreamResult
+) -> bool:
+    """One round of the count check; True when it read anything again."""
+    reread = False
+    windows = [(start, _OPEN_END)]
     while windows:
         low, high = windows.pop()
         theirs = _tiktok_count(shop, kind, low, high)
@@ -269,9 +288,11 @@ def _read_what_paging_skipped(
         log.info("count check: TikTok has %d %s updated in [%d, %d) of account %s, we hold %d; reading them again",
                  theirs, kind.value, low, high, account_id, ours)
         result.reread_windows += 1
+        reread = True
         for raw in _pages(shop, kind, low, high):
             with transaction(runtime.sessions) as session:
                 result.outcome.add(store_page(session, account_id, kind, raw.items, source="poll"))
+    return reread
 
 
 class PageWriter:
@@ -420,8 +441,7 @@ def pull_stream(
                 progress(stream, seen, raw.total_count)
         writer.finish()
         if result.outcome.max_update_ts is not None:
-            _read_what_paging_skipped(runtime, account_id, kind, shop, int(since.timestamp()),
-                                      result.outcome.max_update_ts + 1, result)
+            _read_what_paging_skipped(runtime, account_id, kind, shop, int(since.timestamp()), result)
     except BaseException as error:
         writer.abandon()
         _record_failure(runtime, account_id, stream, error)

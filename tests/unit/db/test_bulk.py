@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from returnbridge.db.bulk import JsonText, _sqlite_sql
 from returnbridge.db.engine import transaction
 from returnbridge.db.models import Case
 from returnbridge.db.repositories.accounts import AccountRepository, ShopIdentity, StoredTokens
@@ -78,13 +79,36 @@ def test_bulk_upsert_reads_back_through_the_orm_unchanged(
 def test_bulk_upsert_returns_the_id_of_every_row_of_a_page_larger_than_one_statement(
     session_factory: sessionmaker[Session], account_id: int
 ) -> None:
-    rows = [_row(account_id, f"R{i}") for i in range(1_600)]  # SQLite splits this into three statements
+    rows = [_row(account_id, f"R{i}") for i in range(1_600)]  # SQLite splits this into 512 + 512 + 512 + 64
     with transaction(session_factory) as session:
         written = CaseStore(session).upsert(rows, NOW)
     with transaction(session_factory) as session:
         ids = {tiktok_id: case_id for tiktok_id, case_id in session.execute(select(Case.tiktok_id, Case.id))}
     assert written == ids
     assert len(written) == 1_600
+
+
+def test_bulk_upsert_stores_json_serialised_ahead_like_the_value_itself(
+    session_factory: sessionmaker[Session], account_id: int
+) -> None:
+    row = _row(account_id, "ahead")
+    row["raw"] = JsonText.of(row["raw"])
+    with transaction(session_factory) as session:
+        CaseStore(session).upsert([_row(account_id, "as-value"), row], NOW)
+    with transaction(session_factory) as session:
+        assert _stored(session, "ahead") == _stored(session, "as-value")
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # PostgreSQL sends one unnest statement per page
+def test_bulk_upsert_on_sqlite_uses_few_statement_texts_whatever_the_page_sizes(
+    session_factory: sessionmaker[Session], account_id: int
+) -> None:
+    texts_before = _sqlite_sql.cache_info().currsize
+    for size in range(1, 101):
+        with transaction(session_factory) as session:
+            CaseStore(session).upsert([_row(account_id, f"S{size}-{i}") for i in range(size)], NOW)
+    # Pages of 1 to 100 rows as statements of 1, 2, 4, ... 64 rows: seven texts (prepared once and kept).
+    assert _sqlite_sql.cache_info().currsize - texts_before <= 7
 
 
 def test_bulk_upsert_does_not_return_a_row_refused_as_older(
