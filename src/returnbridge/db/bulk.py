@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -55,18 +56,28 @@ def _micros(value: Decimal | None) -> int | None:
     return whole
 
 
+# The last UTC time converted and its text, as one tuple (threads swap it whole; the tuple keeps the datetime alive,
+# so the identity test cannot match a new object at a freed address): a page's rows share one ``now`` object.
+_LAST_TIME: list[tuple[Any, Any]] = [(None, None)]
+
+
 def _sqlite_time(value: datetime | None) -> str | None:
     # SQLAlchemy's SQLite DATETIME text form, microseconds always present, so text order is time order and the ORM
     # reads the value back unchanged.
     if value is None:
         return None
+    last = _LAST_TIME[0]
+    if value is last[0]:
+        return last[1]  # type: ignore[no-any-return]
     if value.tzinfo is None:
         raise ValueError("naive datetime refused: use timezone-aware UTC")
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
     text = value.replace(tzinfo=None).isoformat(" ")
     # isoformat leaves out a zero microsecond part; SQLAlchemy's form always has it.
-    return text if value.microsecond else text + ".000000"
+    text = text if value.microsecond else text + ".000000"
+    _LAST_TIME[0] = (value, text)
+    return text
 
 
 def _postgres_time(value: datetime | None) -> datetime | None:
@@ -162,6 +173,7 @@ class _Plan:
     head: str  # INSERT INTO t (cols)
     tail: str  # ON CONFLICT ... RETURNING ...
     width: int
+    values_of: Callable[[dict[str, Any]], Any]  # the row's values in column order, read in C (``itemgetter``)
 
 
 @lru_cache(maxsize=64)
@@ -208,11 +220,12 @@ def _plan(upsert: Upsert, dialect: str, columns: tuple[str, ...]) -> _Plan:
         head = f"INSERT INTO {table.name} ({quoted}) SELECT {select} FROM unnest({arrays}) AS page({names})"
     else:
         head = f"INSERT INTO {table.name} ({quoted}) VALUES "
-    return _Plan(columns, converters, head, tail, len(columns))
+    values_of = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
+    return _Plan(columns, converters, head, tail, len(columns), values_of)
 
 
 def _converted(plan: _Plan, row: dict[str, Any]) -> list[Any]:
-    values = [row[name] for name in plan.columns]
+    values = list(plan.values_of(row))
     for index, convert in plan.converters:
         values[index] = convert(values[index])
     return values
