@@ -1,4 +1,5 @@
-"""Money as merchants read and type it: ``Decimal`` amounts with their currency, never floats.
+"""Money as merchants read and type it: ``Decimal`` amounts with their currency, never floats. Every page shows
+amounts through here, so the grid, the case page and the tables agree ("1,200.50 USD"; a dash for no amount).
 
 Decimals per currency come from ``domain.currencies``, the list the decision service checks partial refunds against,
 so what is shown and what may be typed agree.
@@ -36,6 +37,14 @@ def money_text(amount: Decimal | None, currency: str) -> str:
     grouped = f"{int(whole):,}" + (f".{fraction}" if fraction else "")
     sign = "-" if plain.startswith("-") else ""
     return f"{sign}{grouped} {currency}".strip()
+
+
+def amount_cell(amount: Decimal | None, currency: str = "") -> str:
+    """The number alone, in the currency's usual precision, for tables whose column already names the currency;
+    "—" when there is no amount."""
+    if amount is None:
+        return "—"
+    return amount_text(amount, currency)
 
 
 def parse_money_input(text: str, currency: str) -> Decimal:

@@ -22,7 +22,7 @@ from returnbridge.sync.runtime import Runtime
 from returnbridge.sync.stores import retry_effect
 from returnbridge.web.auth import SignedInUser, can_decide, current_user
 from returnbridge.web.auth.client import is_https
-from returnbridge.web.money_text import amount_cell
+from returnbridge.web.money import amount_cell
 from returnbridge.web.pages import render
 
 STATUSES = {"matched": MATCHED, "missing": MISSING, "differs": DIFFERS, "duplicate": DUPLICATE}

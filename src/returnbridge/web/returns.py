@@ -33,7 +33,7 @@ from returnbridge.sync.case_views import export_cases
 from returnbridge.sync.runtime import Runtime
 from returnbridge.web.auth import SignedInUser, current_user
 from returnbridge.web.label_set import current_label_set
-from returnbridge.web.money_text import money_text
+from returnbridge.web.money import money_text
 from returnbridge.web.pages import render
 from returnbridge.web.route_table import route_table
 from returnbridge.web.time_left import time_left

@@ -19,7 +19,7 @@ from returnbridge.sync import rules
 from returnbridge.sync.runtime import Runtime
 from returnbridge.web.auth import SignedInUser, admin_only
 from returnbridge.web.auth.client import is_https
-from returnbridge.web.money_text import amount_cell
+from returnbridge.web.money import amount_cell
 from returnbridge.web.pages import render
 from returnbridge.web.row_ids import RowId
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from returnbridge.web.money import MoneyInputError, amount_text, money_text, parse_money_input
+from returnbridge.web.money import MoneyInputError, amount_cell, amount_text, money_text, parse_money_input
 
 
 @pytest.mark.parametrize(("amount", "currency", "shown"), [
@@ -20,6 +20,11 @@ def test_amounts_show_with_the_currencys_decimals(amount: str, currency: str, sh
 
 def test_a_missing_amount_is_a_dash_not_a_zero() -> None:
     assert money_text(None, "USD") == "—"
+
+
+def test_a_table_cell_shows_the_number_in_the_currencys_decimals_or_a_dash() -> None:
+    assert (amount_cell(Decimal("3.1"), "USD"), amount_cell(Decimal("1200"), "JPY"), amount_cell(None, "USD")) == (
+        "3.10", "1200", "—")
 
 
 def test_the_api_form_has_no_grouping() -> None:
