@@ -14,39 +14,22 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import statistics
 import tempfile
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from returnbridge.config import Settings
+from mirror_setup import bench_runtime, order_id, p95_ms, store_cases
 from returnbridge.db.engine import transaction
-from returnbridge.db.migrate import upgrade
-from returnbridge.db.models import TikTokAccount, utcnow
 from returnbridge.db.repositories.stores import StoreRepository
-from returnbridge.domain.statuses import CaseKind
 from returnbridge.sync import stores as store_service
-from returnbridge.sync.ingest import store_page
 from returnbridge.sync.mirror import mirror_store
-from returnbridge.sync.runtime import Runtime
 
-NOW = 1_790_000_000
 KEY = re.compile(r"rb-\d+-\d+-(?:return|refund|restock)-v1")
 
 
-def tiktok_case(i: int) -> dict[str, Any]:
-    return {
-        "return_id": f"BR{i}", "order_id": f"5764{i:014d}", "return_type": "RETURN_AND_REFUND",
-        "return_status": "RETURN_OR_REFUND_REQUEST_COMPLETE", "create_time": NOW - 3600, "update_time": NOW,
-        "refund_amount": {"currency": "USD", "refund_total": "27.53", "refund_subtotal": "22.00",
-                          "refund_shipping_fee": "3.99", "refund_tax": "1.54"},
-        "return_line_items": [{"return_line_item_id": f"BR{i}-0", "seller_sku": "RB-001",
-                               "refund_amount": {"currency": "USD"}}],
-    }
 
 
 def main() -> None:
@@ -66,21 +49,11 @@ def main() -> None:
         control = httpx.Client(base_url=f"{server.base_url}/_emulator", timeout=30)
         order_ids = []
         for i in range(args.cases):
-            spec = {"tiktok_order_id": f"5764{i:014d}", "reference": f"5764{i:014d}", "shipping": "3.99",
+            spec = {"tiktok_order_id": order_id(i), "reference": order_id(i), "shipping": "3.99",
                     "tax_rate": "0.07", "lines": [{"sku": "RB-001", "quantity": 1, "price": "22.00",
                                                    "stock": 1_000_000}]}
             order_ids.append(str(control.post("/orders", json=spec).json()["id"]))
-        url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
-        upgrade(url)
-        runtime = Runtime.from_settings(Settings(_env_file=None, database_url=url, secret_key="bench",  # type: ignore[call-arg]
-                                                 var_dir=Path(tmp) / "var"))
-        with transaction(runtime.sessions) as session:
-            account = TikTokAccount(shop_id="B1", shop_cipher="C", access_token_encrypted="x",
-                                    refresh_token_encrypted="y", access_token_expires_at=utcnow(),
-                                    refresh_token_expires_at=utcnow())
-            session.add(account)
-            session.flush()
-            account_id = account.id
+        runtime, account_id = bench_runtime(tmp)
         settings = {"mirroring": "record", "auto_restock": True}
         if args.platform == "woocommerce":
             store_id = store_service.add_woocommerce_store(
@@ -91,12 +64,9 @@ def main() -> None:
                                                           settings=settings).id
         with transaction(runtime.sessions) as session:
             repo = StoreRepository(session)
-            for i, order_id in enumerate(order_ids):
-                repo.save_match(store_id, f"5764{i:014d}", order_id, "", source="manual", strategy="manual")
-        for start in range(0, args.cases, 500):
-            with transaction(runtime.sessions) as session:
-                store_page(session, account_id, CaseKind.RETURN,
-                           [tiktok_case(i) for i in range(start, min(start + 500, args.cases))], source="bench")
+            for i, store_order_id in enumerate(order_ids):
+                repo.save_match(store_id, order_id(i), store_order_id, "", source="manual", strategy="manual")
+        store_cases(runtime, account_id, args.cases, per_page=500)
 
         started = time.perf_counter()
         report = mirror_store(runtime, store_id)
@@ -122,8 +92,7 @@ def main() -> None:
             "platform": args.platform, "cases": args.cases, "effects": effects, "held": report.held,
             "retrying": report.retrying, "failed": report.failed, "seconds": round(elapsed, 2),
             "effects_per_second": round(effects / elapsed, 1),
-            "p95_ms_per_effect": round(statistics.quantiles(report.effect_seconds, n=20)[18] * 1000, 1)
-            if len(report.effect_seconds) >= 20 else None,
+            "p95_ms_per_effect": p95_ms(report.effect_seconds),
             "store_records": records, "keys_seen": len(keys),
             "duplicates": sum(1 for n in keys.values() if n > 1),
         }, indent=2))
