@@ -83,7 +83,7 @@ def _charts(report: analytics.AnalyticsReport) -> list[dict[str, Any]]:
         unit="%"))
     # One chart per currency: amounts in different currencies never share a scale or a sum.
     currencies = dict.fromkeys(r.currency for r in report.refunds)
-    refund_svgs = [bar_chart(f"Refunded in {c} by month", [(r.month, r.total) for r in report.refunds
+    refund_svgs = [bar_chart(f"Refunded in {c}, by month of the refund", [(r.month, r.total) for r in report.refunds
                                                             if r.currency == c], unit=c) for c in currencies]
     add("refunds", refund_svgs or bar_chart(analytics.METRICS["refunds"], []))
     add("decision-time", bar_chart(analytics.METRICS["decision-time"],
