@@ -66,7 +66,7 @@ def csv_export_chunks(
             session.rollback()  # read only; on SQLite do not keep the write lock the session began with
     if copy:
         yield csv_header(header)
-        with _reading(source) as connection:
+        with reading(source) as connection:
             for statement in statements:
                 yield from _copied_csv(connection, statement)
         return
@@ -74,7 +74,7 @@ def csv_export_chunks(
 
 
 def _row_batches(source: Runtime | Session, statements: list[Select[Any]], fetch: int) -> Iterator[list[Any]]:
-    with _reading(source) as connection:
+    with reading(source) as connection:
         for statement in statements:
             if connection.dialect.name == "sqlite":
                 # Every cell is already text: the driver's tuples go to the csv writer as they are (SQLAlchemy's
@@ -140,7 +140,8 @@ def _capture(cursor: Any, statement: str, parameters: Any, context: Any) -> bool
 
 
 @contextmanager
-def _reading(source: Runtime | Session) -> Iterator[Connection]:
+def reading(source: Runtime | Session) -> Iterator[Connection]:
+    """The connection an export reads on: the session's own, or a runtime's in one read snapshot (see above)."""
     if isinstance(source, Session):
         yield source.connection()
         return

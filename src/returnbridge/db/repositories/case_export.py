@@ -115,10 +115,13 @@ def amount_text(column: Any, dialect: str) -> ColumnElement[str]:
     )
 
 
-def export_selects(keys: list[str], dialect: str) -> dict[str, ColumnElement[Any]]:
+def export_selects(keys: list[str], dialect: str, *, typed: bool = False) -> dict[str, ColumnElement[Any]]:
     """The export's cells as the database writes them, by name, in the file's order (the order of ``keys``, the
     currency right after the amount): ids, statuses and reasons neutralised, account names, type labels, times,
-    amounts. The account's name is read from ``tiktok_accounts``, which the statement must join."""
+    amounts. The account's name is read from ``tiktok_accounts``, which the statement must join.
+
+    ``typed`` reads times and amounts as the values the grid has (aware ``datetime``, ``Decimal``) instead of
+    text: a spreadsheet stores them as numbers."""
     wanted: dict[str, ColumnElement[Any]] = {}
     for key in keys:
         if key == "store_return_id":
@@ -131,9 +134,9 @@ def export_selects(keys: list[str], dialect: str) -> dict[str, ColumnElement[Any
         elif key == "type":
             wanted[key] = type_label(Case.kind, Case.type, dialect)
         elif key in _TIMES:
-            wanted[key] = time_text(_TIMES[key], dialect)
+            wanted[key] = _TIMES[key] if typed else time_text(_TIMES[key], dialect)
         elif key == "refund_amount":
-            wanted[key] = amount_text(Case.refund_total, dialect)
+            wanted[key] = Case.refund_total if typed else amount_text(Case.refund_total, dialect)
             # The currency only beside an amount, as ``sync.case_views.export_columns`` writes it.
             wanted["currency"] = case((Case.refund_total.is_(None), null()), else_=neutralised(Case.currency))
         else:
@@ -143,13 +146,15 @@ def export_selects(keys: list[str], dialect: str) -> dict[str, ColumnElement[Any
 
 def export_statements(
     cases: CaseList, view: CaseView, keys: list[str], dialect: str, *, empty_as_null: bool = False,
+    typed: bool = False,
 ) -> list[Select[Any]]:
-    """The view's rows (every filter and the tab, whatever its cursor) as one or two statements to read in turn.
+    """The view's rows (every filter and the tab, whatever its cursor) as one or two statements to read in turn;
+    ``typed`` as in ``export_selects``.
 
     ``empty_as_null`` writes an empty cell as NULL: PostgreSQL's CSV output quotes an empty string (to tell it from
     NULL) where Python's csv module writes nothing, and writes NULL as nothing.
     """
-    selects = export_selects(keys, dialect)
+    selects = export_selects(keys, dialect, typed=typed)
     columns = [func.nullif(c, "").label(name) if empty_as_null else c for name, c in selects.items()]
     sort_column, nullable = SORT_COLUMNS[view.sort_column]
     ascending = view.sort_dir == "asc"
