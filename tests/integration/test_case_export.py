@@ -190,9 +190,10 @@ HOSTILE_VIEWS = [
     {"columns": "reason,refund_amount,type,account", "currency": "JPY", "amount_min": "1501"},
     {"columns": ALL_COLUMNS, "q": "20000001"},
     {"columns": "reason", "sort": "reason"},
+    {"columns": ALL_COLUMNS, "q": "cotton tee", "created_from": "2027-01-15", "created_to": "2027-01-16"},
 ]
 HOSTILE_VIEW_IDS = ["default", "all", "reason", "amount", "deadline", "account", "needs_action", "tab_type", "jpy",
-                    "search", "one_column"]
+                    "search", "one_column", "text_search_dates"]
 
 
 @pytest.mark.parametrize("params", HOSTILE_VIEWS, ids=HOSTILE_VIEW_IDS)
