@@ -15,6 +15,7 @@ as a stream, so an index on (sort column, id) is walked once instead of being re
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -66,9 +67,11 @@ def neutralised(column: Any) -> ColumnElement[str]:
     return case((func.substr(column, 1, 1).in_(formula_starts()), literal("'", String()) + column), else_=column)
 
 
-# What ``str.strip()`` removes: every character Python calls whitespace, so the label of " refund\u00a0" is found in
-# SQL as ``domain.case_view.case_type`` finds it.
-_WHITESPACE = "".join(chr(code) for code in range(0x110000) if chr(code).isspace())
+@cache
+def _whitespace() -> str:
+    """What ``str.strip()`` removes: every character Python calls whitespace, so the label of " refund\u00a0" is
+    found in SQL as ``domain.case_view.case_type`` finds it (computed on first use: a pass over all of Unicode)."""
+    return "".join(chr(code) for code in range(0x110000) if chr(code).isspace())
 
 
 def type_label(kind: Any, raw_type: Any, dialect: str) -> ColumnElement[str]:
@@ -81,9 +84,9 @@ def type_label(kind: Any, raw_type: Any, dialect: str) -> ColumnElement[str]:
     PostgreSQL the "C" collation makes it so whatever the database's locale (a Turkish one upper-cases "i" to "İ").
     """
     labels = {key: neutralise(label) for key, label in CASE_TYPES.items()}
-    trimmed: Any = func.trim(raw_type, _WHITESPACE)
+    trimmed: Any = func.trim(raw_type, _whitespace())
     if dialect == "postgresql":
-        trimmed = func.btrim(raw_type, _WHITESPACE).collate("C")
+        trimmed = func.btrim(raw_type, _whitespace()).collate("C")
     folded = func.upper(trimmed, type_=String())
     return case(
         (kind == CaseKind.CANCELLATION.value, labels["cancellation"]),
