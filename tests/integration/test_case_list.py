@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from returnbridge.db.engine import transaction
@@ -272,6 +272,105 @@ def test_sku_filter_matches_any_returned_line(grid: Grid) -> None:
 ])
 def test_search_finds_return_id_order_id_sku_and_product_name(grid: Grid, q: str, expected: set[str]) -> None:
     assert set(grid.cases().ids({"q": q})) == expected
+
+
+SHARED_ORDER = "5799000000001"
+# Every type of the grid fixture's cases: a filter that keeps them all, so the same search is read by statements.
+EVERY_TYPE = ["return_and_refund", "refund", "replacement", "cancellation"]
+
+
+@pytest.fixture
+def shared_order(grid: Grid) -> Grid:
+    """Seven more cases on one order over both shops: ties, no amount, no deadline, no creation time."""
+    returns = [
+        a_return(f"{500 + i}", order_id=SHARED_ORDER, status=STATUSES[i % 3], amount=AMOUNTS[i % 4],
+                 created=T0 + (i // 2) * 60, deadline=T0 + 86_400 - (i % 2) * 600 if i % 3 != 1 else None,
+                 return_type=TYPES[i % 3], reason=REASONS[i % 2])
+        for i in range(5)
+    ]
+    returns[4].pop("create_time")
+    store(grid.sessions, grid.alpha, returns)
+    store(grid.sessions, grid.beta, [
+        a_return(f"{600 + i}", order_id=SHARED_ORDER, status=STATUSES[4], created=T0 + i, currency="GBP")
+        for i in range(2)
+    ])
+    return grid
+
+
+def walk(grid: Grid, query: dict[str, Any]) -> list[tuple[list[str], bool, bool]]:
+    """Every page of the view forward, then back from the last one: (ids, has next, has previous) of each."""
+    pages: list[tuple[list[str], bool, bool]] = []
+    page = grid.cases().page(query)
+    while True:
+        pages.append(([r.return_id for r in page.rows], page.next_cursor is not None, page.prev_cursor is not None))
+        if page.next_cursor is None:
+            break
+        page = grid.cases().page({**query, "cursor": page.next_cursor})
+    while page.prev_cursor is not None:
+        page = grid.cases().page({**query, "cursor": page.prev_cursor})
+        pages.append(([r.return_id for r in page.rows], page.next_cursor is not None, page.prev_cursor is not None))
+    return pages
+
+
+@pytest.mark.parametrize("direction", ["asc", "desc"])
+@pytest.mark.parametrize("sort", sorted(SORTABLE))
+def test_order_id_search_pages_every_sort_like_the_statements_do(
+    shared_order: Grid, sort: str, direction: str,
+) -> None:
+    query = {"q": SHARED_ORDER, "sort": sort, "dir": direction, "limit": "2"}
+    pages = walk(shared_order, query)
+    assert pages == walk(shared_order, {**query, "type": EVERY_TYPE})
+    last = next(i for i, (_ids, has_next, _has_prev) in enumerate(pages) if not has_next)
+    forward = [i for ids, _next, _prev in pages[: last + 1] for i in ids]
+    assert sorted(forward) == [*(str(500 + i) for i in range(5)), "600", "601"]
+
+
+@pytest.mark.parametrize("tab", ["needs_action", "request_pending", "request_completed", "awaiting_buyer_ship"])
+@pytest.mark.parametrize("one_shop", [False, True])
+def test_order_id_search_in_a_tab_and_a_shop_pages_and_counts_like_the_statements_do(
+    shared_order: Grid, tab: str, one_shop: bool,
+) -> None:
+    query: dict[str, Any] = {"q": SHARED_ORDER, "tab": tab, "limit": "2"}
+    if one_shop:
+        query["account"] = str(shared_order.alpha)
+    assert walk(shared_order, query) == walk(shared_order, {**query, "type": EVERY_TYPE})
+    counts = shared_order.cases().counts(query)
+    assert counts == shared_order.cases().counts({**query, "type": EVERY_TYPE})
+    assert counts["All"] == (5 if one_shop else 7)
+
+
+def test_order_id_search_reads_its_page_and_counts_in_one_statement(shared_order: Grid) -> None:
+    view = CaseView.from_query({"q": SHARED_ORDER, "sort": "deadline", "limit": "2"})
+    statements: list[str] = []
+    with transaction(shared_order.sessions) as session:
+        engine = session.get_bind()
+
+        def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            cases = CaseList(session)
+            page = cases.page(view)
+            counts = cases.tab_counts(view)
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+    assert [s for s in statements if s.lstrip().upper().startswith("SELECT")] == statements[-1:]
+    assert len(page.rows) == 2 and page.next_cursor is not None
+    assert next(c.count for c in counts if c.key == "all") == 7
+
+
+def test_order_id_search_cursor_of_a_row_that_changed_is_read_by_the_statements(shared_order: Grid) -> None:
+    query = {"q": SHARED_ORDER, "sort": "created_at", "dir": "asc", "limit": "3"}
+    first = shared_order.cases().page(query)
+    with transaction(shared_order.sessions) as session:
+        moved = session.get(Case, int(first.rows[-1].id))
+        assert moved is not None
+        moved.tiktok_create_time = datetime.fromtimestamp(T0 + 86_400, UTC)  # now the newest of the order
+    rest = shared_order.cases().page({**query, "cursor": first.next_cursor})
+    same = shared_order.cases().page({**query, "type": EVERY_TYPE, "cursor": first.next_cursor})
+    assert [r.id for r in rest.rows] == [r.id for r in same.rows]
+    assert first.rows[-1].id not in {r.id for r in rest.rows}
 
 
 def test_search_takes_wildcards_literally(grid: Grid) -> None:

@@ -7,7 +7,7 @@ import io
 import tracemalloc
 import zipfile
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from xml.etree import ElementTree
 
@@ -81,6 +81,24 @@ def test_xlsx_opens_with_typed_cells_and_no_formula() -> None:
 def test_serial_dates_count_days_from_1899_12_30() -> None:
     assert serial_date(datetime(1900, 3, 1, tzinfo=UTC)) == "61"
     assert serial_date(datetime(2027, 1, 15, 12, 0, tzinfo=UTC)) == "46402.5"
+
+
+def decimal_serial_date(moment: datetime) -> str:
+    """The serial number as first written, in Decimal arithmetic: what the integer one must equal."""
+    delta = moment.astimezone(UTC).replace(tzinfo=None) - datetime(1899, 12, 30)
+    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return format((Decimal(micros) / Decimal(86_400_000_000)).quantize(Decimal("0.0000000001")).normalize(), "f")
+
+
+def test_serial_dates_round_to_ten_decimals_half_to_even_like_decimal() -> None:
+    epoch = datetime(1899, 12, 30, tzinfo=UTC)
+    # 108 microseconds is exactly half of the eleventh decimal (ties every 216), then both sides of day 0, and a
+    # spread of ordinary times with and without a fraction of a second.
+    offsets = [108 + 216 * k for k in range(40)] + [-108, -324, -1, 0, 1, 43_200_000_000, -21_600_000_000]
+    offsets += [n * 7_777_777_777_777 + n * 13 for n in range(-30, 300)]
+    for micros in offsets:
+        moment = epoch + timedelta(microseconds=micros)
+        assert serial_date(moment) == decimal_serial_date(moment), micros
 
 
 def test_column_letters_go_past_z() -> None:

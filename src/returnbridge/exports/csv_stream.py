@@ -32,7 +32,8 @@ def _writer(buffer: io.StringIO) -> Any:
     return csv.writer(buffer, lineterminator="\r\n")
 
 
-def _header(header: Sequence[str]) -> bytes:
+def csv_header(header: Sequence[str]) -> bytes:
+    """The file's first bytes: the byte-order mark and the header row (neutralised like any text)."""
     buffer = io.StringIO()
     _writer(buffer).writerow([neutralise(h) for h in header])
     return BOM + buffer.getvalue().encode()
@@ -40,7 +41,7 @@ def _header(header: Sequence[str]) -> bytes:
 
 def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> Iterator[bytes]:
     """The file in chunks of ``ROWS_PER_CHUNK`` rows; the header is neutralised like any text."""
-    yield _header(header)
+    yield csv_header(header)
     buffer = io.StringIO()
     writer = _writer(buffer)
     pending = 0
@@ -60,7 +61,7 @@ def csv_text_chunks(header: Sequence[str], batches: Iterable[Sequence[Sequence[s
     """The same file as ``csv_chunks`` from rows whose cells are already export text (``None`` is empty): the
     caller has neutralised the text cells and written numbers and times, so a batch is one ``writerows`` call in C.
     One chunk per batch."""
-    yield _header(header)
+    yield csv_header(header)
     buffer = io.StringIO()
     writer = _writer(buffer)
     for batch in batches:

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 from returnbridge.db.repositories.case_list import CaseList, CaseRow
 from returnbridge.domain.case_view import COLUMNS_BY_KEY, GRID_COLUMNS, CaseView, Cursor, ViewParameterError
 from returnbridge.domain.statuses import LabelSet
-from returnbridge.exports import Cell, csv_chunks, xlsx_chunks
+from returnbridge.exports import Cell
 from returnbridge.sync.case_csv import FETCH_ROWS, csv_export_chunks
+from returnbridge.sync.case_xlsx import xlsx_export_chunks
 from returnbridge.sync.runtime import Runtime
 
 Params = Mapping[str, Any] | Iterable[tuple[str, str]]
@@ -153,14 +154,16 @@ class CaseExport:
     chunks: Iterator[bytes]
 
 
+# Media type, the chunks of the file, and the rows read at a time (an XLSX row costs more memory than a CSV one).
 _FORMATS = {
-    "csv": ("text/csv; charset=utf-8", csv_chunks),
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", xlsx_chunks),
+    "csv": ("text/csv; charset=utf-8", csv_export_chunks, FETCH_ROWS),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", xlsx_export_chunks, EXPORT_BATCH),
 }
 
 
 def export_rows(source: Runtime | Session, view: CaseView, label_set: LabelSet, batch: int) -> Iterator[CaseRow]:
-    """Every row of the view (whatever its page cursor) in keyset batches.
+    """Every row of the view (whatever its page cursor) in keyset batches, as the grid shows them: the rows both
+    exports' files are checked against (``export_columns`` reads their cells), the files being read otherwise.
 
     With a runtime, each batch is read in its own short transaction: an export of 100,000 rows must not hold
     SQLite's write lock (every transaction there begins IMMEDIATE) while the merchant's download trickles out.
@@ -190,12 +193,9 @@ def export_cases(
     if fmt not in _FORMATS:
         raise ViewParameterError("format", "csv or xlsx")
     view = CaseView.from_query(params)
-    media_type, writer = _FORMATS[fmt]
-    header, readers = export_columns(view)
+    media_type, chunks, rows_at_a_time = _FORMATS[fmt]
+    header, _readers = export_columns(view)
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
-    if fmt == "csv":
-        chunks = csv_export_chunks(source, view, header, label_set, batch or FETCH_ROWS)
-        return CaseExport(media_type, f"returns-{stamp}.{fmt}", chunks)
-    # XLSX keeps the row-by-row path (typed cells it writes as numbers and dates).
-    rows = ([read(row) for read in readers] for row in export_rows(source, view, label_set, batch or EXPORT_BATCH))
-    return CaseExport(media_type, f"returns-{stamp}.{fmt}", writer(header, rows))
+    return CaseExport(
+        media_type, f"returns-{stamp}.{fmt}", chunks(source, view, header, label_set, batch or rows_at_a_time),
+    )

@@ -105,8 +105,8 @@ def returns_router(runtime: Runtime) -> APIRouter:
             )
         except ViewParameterError as error:
             return bad_parameter_page(request, error)
-        # Streamed: CSV from one read snapshot that never holds SQLite's write lock (sync.case_csv), XLSX in keyset
-        # batches each read in its own short transaction; a million rows never sit in memory.
+        # Streamed from one read snapshot that never holds SQLite's write lock (sync.case_csv, sync.case_xlsx); a
+        # million rows never sit in memory.
         return StreamingResponse(exported.chunks, media_type=exported.media_type, headers={
             "content-disposition": f'attachment; filename="{exported.filename}"',
             "cache-control": "no-store",

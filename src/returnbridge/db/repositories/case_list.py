@@ -142,6 +142,8 @@ _ONE_WORD = re.compile(r"^\S{1,255}$")
 # Exact matches up to this many are handed to the page query as a list of ids (a primary-key lookup every planner
 # takes); more than that stay a sub-select.
 _EXACT_IDS = 1000
+# What the page and the tab counts of an id search may filter by besides the search: what a matched row tells.
+_FEW_MATCH_FILTERS = frozenset({"q", "tab", "account"})
 
 
 def _escape_like(text: str) -> str:
@@ -177,6 +179,7 @@ class CaseList:
         self.session = session
         self.label_set = label_set
         self._searches: dict[str, ColumnElement[bool]] = {}
+        self._matched: dict[tuple[str, str, str], list[Any] | None] = {}
 
     # -- filters --
 
@@ -251,6 +254,72 @@ class CaseList:
             return Case.id.in_(sorted(set(matched)))
         return Case.id.in_(ids)
 
+    def _few_matches(self, view: CaseView) -> list[Any] | None:
+        """Every case a search by order or return id finds, as grid rows in the view's reading order, when the view
+        filters by nothing a row cannot tell (its tab, its account) and the id is on at most ``_EXACT_IDS`` cases;
+        otherwise None. One statement then answers both the page and the tab counts: a search by id was five
+        statements (the id lookup, two page segments, the counts, the accounts), each a round trip.
+
+        Read once per text and order, like ``search``, which it also answers (with the ids found)."""
+        if view.q is None or not set(view.applied_filters()) <= _FEW_MATCH_FILTERS:
+            return None
+        text = view.q.strip()
+        if not _ID_LIKE.match(text):
+            return None
+        key = (text, view.sort_column, view.sort_dir)
+        if key in self._matched:
+            return self._matched[key]
+        sort_column, nullable = SORT_COLUMNS[view.sort_column]
+        ascending = view.sort_dir == "asc"
+        # The reading order of ``_segments`` in one ORDER BY: rows with a sort value, then those without, by id. A
+        # few rows are sorted, so the "NULLS LAST" that defeats the index on a whole tab costs nothing here.
+        order = [sort_column.is_(None)] if nullable else []
+        order.append(sort_column.asc() if ascending else sort_column.desc())
+        order.append(Case.id.asc() if ascending else Case.id.desc())
+        statement = (
+            select(*_ROW_COLUMNS, TikTokAccount.shop_name, TikTokAccount.shop_id)
+            .outerjoin(TikTokAccount, TikTokAccount.id == Case.account_id)
+            .where(or_(Case.order_id == text, Case.tiktok_id == text))
+            .order_by(*order)
+            .limit(_EXACT_IDS + 1)
+        )
+        rows = list(self.session.execute(statement))
+        matched = rows if 0 < len(rows) <= _EXACT_IDS else None
+        if matched is not None and text not in self._searches:
+            self._searches[text] = Case.id.in_(sorted({row.id for row in rows}))
+        self._matched[key] = matched
+        return matched
+
+    def _keeps(self, view: CaseView, row: Any, *, with_tab: bool) -> bool:
+        """``filters`` and ``tab_filter`` on one of ``_few_matches``' rows (which the search already matched)."""
+        if view.account and row.account_id not in {int(a) for a in view.account}:
+            return False
+        if not with_tab or view.tab == ALL_TAB:
+            return True
+        if view.tab == NEEDS_ACTION_TAB:
+            return bool(row.needs_action)
+        return row.tab in {t.value for t in tabs_sharing_label(self.label_set, Tab(view.tab))}
+
+    def _few_keys(self, view: CaseView, cursor: Cursor | None, wanted: int) -> list[tuple[bool, Any]] | None:
+        """Up to ``wanted`` rows past the cursor, in reading order, from ``_few_matches``; None when the statements
+        must read them (not such a search, or the cursor's row is no longer among the matches)."""
+        rows = self._few_matches(view)
+        if rows is None:
+            return None
+        listed = [row for row in rows if self._keeps(view, row, with_tab=True)]
+        if cursor is not None:
+            name = SORT_COLUMNS[cursor.sort][0].key
+            at = next((
+                i for i, row in enumerate(listed)
+                if row.id == cursor.id and _cursor_text(getattr(row, name)) == cursor.value
+                and (getattr(row, name) is None) == cursor.nulls
+            ), None)
+            if at is None:
+                return None
+            listed = listed[at + 1:] if cursor.forward else listed[:at][::-1]
+        column_name = SORT_COLUMNS[view.sort_column][0].key
+        return [(getattr(row, column_name) is None, row) for row in listed[:wanted]]
+
     def tab_filter(self, tab: str) -> list[ColumnElement[bool]]:
         if tab == ALL_TAB:
             return []
@@ -275,12 +344,15 @@ class CaseList:
         limit = limit or view.limit
         cursor = view.position
         forward = cursor is None or cursor.forward
-        keys: list[tuple[bool, Any]] = []  # (row is in the segment without a sort value, row), in reading order
-        for segment, statement in self._segments(view, cursor):
-            wanted = limit + 1 - len(keys)
-            if wanted <= 0:
-                break
-            keys += [(segment == 1, row) for row in self.session.execute(statement.limit(wanted))]
+        # (row is in the segment without a sort value, row), in reading order
+        keys = self._few_keys(view, cursor, limit + 1)
+        if keys is None:
+            keys = []
+            for segment, statement in self._segments(view, cursor):
+                wanted = limit + 1 - len(keys)
+                if wanted <= 0:
+                    break
+                keys += [(segment == 1, row) for row in self.session.execute(statement.limit(wanted))]
         more = len(keys) > limit
         keys = keys[:limit]
         if not forward:
@@ -373,22 +445,26 @@ class CaseList:
 
         Without filters (or with only the account view), the counters the database keeps per account, tab and
         needs-action flag are summed (``case_tab_counts``, a few dozen rows whatever the number of cases); any
-        other filter counts the matching cases.
+        other filter counts the matching cases (those of an id search from the rows its page was read from).
         """
-        if set(view.applied_filters()) <= {"tab", "account"}:
+        grouped: Any
+        matched = self._few_matches(view)
+        if matched is not None:
+            grouped = [(row.tab, row.needs_action, 1) for row in matched if self._keeps(view, row, with_tab=False)]
+        elif set(view.applied_filters()) <= {"tab", "account"}:
             stmt = select(CaseTabCount.tab, CaseTabCount.needs_action, func.sum(CaseTabCount.case_count))
             if view.account:
                 stmt = stmt.where(CaseTabCount.account_id.in_([int(a) for a in view.account]))
-            stmt = stmt.group_by(CaseTabCount.tab, CaseTabCount.needs_action)
+            grouped = self.session.execute(stmt.group_by(CaseTabCount.tab, CaseTabCount.needs_action))
         else:
-            stmt = (
+            grouped = self.session.execute(
                 select(Case.tab, Case.needs_action, func.count())
                 .where(*self.filters(view))
                 .group_by(Case.tab, Case.needs_action)
             )
         total = acting = 0
         by_tab: dict[str, int] = {}
-        for tab, needs_action, summed in self.session.execute(stmt):
+        for tab, needs_action, summed in grouped:
             count = int(summed or 0)  # PostgreSQL sums a bigint as numeric
             total += count
             if needs_action:
