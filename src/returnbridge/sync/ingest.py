@@ -36,7 +36,7 @@ MAX_WRITE_RECORDS = 3000
 # After a pull, a time window in which TikTok counts more requests than we hold is read again page by page once it
 # holds this many requests or fewer; a larger one is halved first (see ``_read_what_paging_skipped``).
 REREAD_WINDOW_RECORDS = 500
-# Rounds of that count check in one pull, and the end of the range it counts (2106: past any update time).
+# Rounds of that count check in one pull, and the end of the creation times it counts (2106: past any of them).
 COUNT_CHECK_ROUNDS = 3
 _OPEN_END = 2**32 - 1
 # New cases in one pull after which the database's planner statistics are refreshed (once per pull).
@@ -235,49 +235,58 @@ class StreamResult:
 ProgressFn = Callable[[str, int, int | None], None]  # stream, records received so far, TikTok's total if known
 
 
-def _pages(shop: ShopClient, kind: CaseKind, start: int, end: int | None = None) -> Iterable[RawPage]:
+def _pages(shop: ShopClient, kind: CaseKind, since: int, created: tuple[int, int] | None = None) -> Iterable[RawPage]:
+    """Everything updated since ``since`` (Unix seconds), optionally only what was created in ``[low, high)``."""
+    low, high = created if created is not None else (None, None)
     if kind is CaseKind.RETURN:
-        return shop.iter_raw_return_pages(ReturnFilters(update_time_ge=start, update_time_lt=end))
-    return shop.iter_raw_cancellation_pages(CancellationFilters(update_time_ge=start, update_time_lt=end))
+        return shop.iter_raw_return_pages(
+            ReturnFilters(update_time_ge=since, create_time_ge=low, create_time_lt=high))
+    return shop.iter_raw_cancellation_pages(
+        CancellationFilters(update_time_ge=since, create_time_ge=low, create_time_lt=high))
 
 
-def _tiktok_count(shop: ShopClient, kind: CaseKind, start: int, end: int) -> int:
+def _tiktok_count(shop: ShopClient, kind: CaseKind, since: int, low: int, high: int) -> int:
     if kind is CaseKind.RETURN:
-        return shop.count_returns(ReturnFilters(update_time_ge=start, update_time_lt=end))
-    return shop.count_cancellations(CancellationFilters(update_time_ge=start, update_time_lt=end))
+        return shop.count_returns(ReturnFilters(update_time_ge=since, create_time_ge=low, create_time_lt=high))
+    return shop.count_cancellations(
+        CancellationFilters(update_time_ge=since, create_time_ge=low, create_time_lt=high))
 
 
 def _read_what_paging_skipped(
-    runtime: Runtime, account_id: int, kind: CaseKind, shop: ShopClient, start: int, result: StreamResult
+    runtime: Runtime, account_id: int, kind: CaseKind, shop: ShopClient, since: int, result: StreamResult
 ) -> None:
-    """The pull's count check over everything updated since ``start``, once its pages are in.
+    """The pull's count check, once its pages are in: what TikTok counts as updated since ``since`` is held against
+    what we hold, by creation time, and the short parts are read again.
 
     TikTok's page token may be a position in the sorted answer (the contract leaves it open, and the emulator's is):
     a request that changes while the pull pages moves behind the rest, every later one moves up a place, and the one
-    at the next page's edge is never read. So TikTok's count of the requests updated since ``start`` is held against
-    ours. Over that open-ended range the two differ by exactly the requests we lack: a request we hold there is
-    counted by TikTok too, since its update time only moves forward. Where TikTok has more, the range is halved
-    until the short parts are small enough to read again whole. A part's counts are not exact (a request we read
-    before it changed is counted in one part by us and in another by TikTok, and can hide a missing one), so the
-    whole range is counted again after any re-read, up to ``COUNT_CHECK_ROUNDS`` times; what is still short then
-    (a shop changing faster than we count) is read by the next pull. A pull that missed nothing costs one search."""
+    at the next page's edge is never read. A request's creation time never changes, so per creation-time window
+    the counts differ by exactly what we lack: a request we hold in the window (at a version updated since
+    ``since``) is in TikTok's count for the same window, since update times only move forward. (Counted by update
+    time instead, a request read before it changed is counted in one window by us and in another by TikTok, and
+    can hide a skipped one.) Where TikTok has more, the window is halved until the short parts are small enough to
+    read again whole. Requests that appear while the check runs can make another round, up to
+    ``COUNT_CHECK_ROUNDS``; the next pull reads whatever is still newer. A pull that missed nothing costs one
+    search and one count of ours."""
     for _ in range(COUNT_CHECK_ROUNDS):
-        if not _reread_short_parts(runtime, account_id, kind, shop, start, result):
+        if not _reread_short_windows(runtime, account_id, kind, shop, since, result):
             return
 
 
-def _reread_short_parts(
-    runtime: Runtime, account_id: int, kind: CaseKind, shop: ShopClient, start: int, result: StreamResult
+def _reread_short_windows(
+    runtime: Runtime, account_id: int, kind: CaseKind, shop: ShopClient, since: int, result: StreamResult
 ) -> bool:
     """One round of the count check; True when it read anything again."""
     reread = False
-    windows = [(start, _OPEN_END)]
+    updated_since = datetime.fromtimestamp(since, UTC)
+    windows = [(0, _OPEN_END)]
     while windows:
         low, high = windows.pop()
-        theirs = _tiktok_count(shop, kind, low, high)
+        theirs = _tiktok_count(shop, kind, since, low, high)
         with transaction(runtime.sessions) as session:
-            ours = CaseStore(session).count_updated_between(
-                account_id, kind.value, datetime.fromtimestamp(low, UTC), datetime.fromtimestamp(high, UTC)
+            ours = CaseStore(session).count_changed_since(
+                account_id, kind.value, updated_since, datetime.fromtimestamp(low, UTC),
+                datetime.fromtimestamp(high, UTC),
             )
         if theirs <= ours:
             continue
@@ -285,11 +294,11 @@ def _reread_short_parts(
             middle = (low + high) // 2
             windows += [(middle, high), (low, middle)]
             continue
-        log.info("count check: TikTok has %d %s updated in [%d, %d) of account %s, we hold %d; reading them again",
-                 theirs, kind.value, low, high, account_id, ours)
+        log.info("count check: TikTok has %d %s updated since %d and created in [%d, %d) of account %s, we hold "
+                 "%d; reading them again", theirs, kind.value, since, low, high, account_id, ours)
         result.reread_windows += 1
         reread = True
-        for raw in _pages(shop, kind, low, high):
+        for raw in _pages(shop, kind, since, (low, high)):
             with transaction(runtime.sessions) as session:
                 result.outcome.add(store_page(session, account_id, kind, raw.items, source="poll"))
     return reread

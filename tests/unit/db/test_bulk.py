@@ -151,3 +151,23 @@ def test_bulk_upsert_stores_a_non_utc_time_as_the_same_instant(
         stored = session.scalars(select(Case.tiktok_update_time)).one()
     assert stored == datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
     assert stored.utcoffset() == timedelta(0)
+
+
+def test_the_count_check_counts_cases_changed_since_a_time_by_creation_window(
+    session_factory: sessionmaker[Session], account_id: int
+) -> None:
+    created = [datetime(2026, 11, 1, tzinfo=UTC) + timedelta(days=d) for d in range(4)]
+    updated = [datetime(2026, 11, 10, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC)] * 2
+    with transaction(session_factory) as session:
+        CaseStore(session).upsert([
+            _row(account_id, f"C{i}", tiktok_create_time=created[i], tiktok_update_time=updated[i]) for i in range(4)
+        ], NOW)
+    since = datetime(2026, 11, 15, tzinfo=UTC)
+    with transaction(session_factory) as session:
+        store = CaseStore(session)
+        everything = store.count_changed_since(account_id, "return", since, datetime.fromtimestamp(0, UTC),
+                                               datetime(2100, 1, 1, tzinfo=UTC))
+        first_two_days = store.count_changed_since(account_id, "return", since, created[0], created[2])
+        last_day = store.count_changed_since(account_id, "return", since, created[3], created[3] + timedelta(days=1))
+        other_kind = store.count_changed_since(account_id, "cancellation", since, created[0], created[3])
+    assert (everything, first_two_days, last_day, other_kind) == (2, 1, 1, 0)

@@ -141,12 +141,22 @@ class CaseStore:
         )
         return {(a, k, t): i for a, k, t, i in self.session.execute(stmt)}
 
-    def count_updated_between(self, account_id: int, kind: str, start: datetime, end: datetime) -> int:
-        """Cases of one stream whose TikTok ``update_time`` is in ``[start, end)`` (the pull's count check)."""
+    def count_changed_since(
+        self, account_id: int, kind: str, since: datetime, created_from: datetime, created_to: datetime
+    ) -> int:
+        """Cases of one stream updated (as we hold them) at or after ``since`` and created in ``[created_from,
+        created_to)``: our side of the pull's count check."""
+        account: Any = Case.account_id
+        if self.session.get_bind().dialect.name == "sqlite" and created_from.timestamp() > 0:
+            # SQLite, without statistics, reads this from the (account, update time) index: every case the account
+            # changed since ``since`` (all of them after a first sync), for each window of the check. For a window
+            # with a lower bound, ``+ 0`` keeps it off that index, so it reads the window's range of the
+            # creation-time index instead; the first, unbounded count stays on it (few rows on a later pull).
+            account = Case.account_id + 0
         return int(self.session.scalar(
             select(func.count()).select_from(Case).where(
-                Case.account_id == account_id, Case.kind == kind, Case.tiktok_update_time >= start,
-                Case.tiktok_update_time < end,
+                account == account_id, Case.kind == kind, Case.tiktok_update_time >= since,
+                Case.tiktok_create_time >= created_from, Case.tiktok_create_time < created_to,
             )
         ) or 0)
 
