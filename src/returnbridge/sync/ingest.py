@@ -32,10 +32,11 @@ log = logging.getLogger(__name__)
 # The most records one write of the pull commits (and the most it keeps queued for the next): large enough that a
 # first sync, where writing is the slower side, commits rarely; small enough that SQLite's write lock is held for
 # well under a second at a time (webhook jobs and decisions wait for it) and memory stays a few tens of MB.
-MAX_WRITE_RECORDS = 3000
-# After a pull, a time window in which TikTok counts more requests than we hold is read again page by page once it
-# holds this many requests or fewer; a larger one is halved first (see ``_read_what_paging_skipped``).
-REREAD_WINDOW_RECORDS = 500
+MAX_WRITE_RECORDS = 3_000
+# After a pull, a creation-time window in which TikTok counts more requests than we hold is read again page by page
+# once it holds this many requests or fewer; a larger one is halved first (see ``_read_what_paging_skipped``). Two
+# pages: halving once more costs two counts, reading a larger window again costs pages and writes.
+REREAD_WINDOW_RECORDS = 100
 # Rounds of that count check in one pull, and the end of the creation times it counts (2106: past any of them).
 COUNT_CHECK_ROUNDS = 3
 _OPEN_END = 2**32 - 1
