@@ -72,10 +72,37 @@ def redis_url() -> str:
 
 
 def _truncate_all(engine: Engine) -> None:
-    tables = ", ".join(f'"{t.name}"' for t in reversed(Base.metadata.sorted_tables))
-    if tables:
-        with engine.begin() as connection:
-            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    """Empty every table and restart every sequence, as ``TRUNCATE ... RESTART IDENTITY CASCADE`` of all would.
+
+    That TRUNCATE costs about half a second on PostgreSQL (a new file for each of 31 tables and their indexes), paid
+    after every PostgreSQL test; a test fills a handful of tables with a few rows, which DELETE empties in
+    milliseconds. DELETE fires the row triggers that keep the case counters and daily summaries, so deleting cases
+    refills those tables: the pass repeats until nothing is left, and a database still not empty after a few passes
+    gets the full TRUNCATE after all.
+    """
+    tables = list(reversed(Base.metadata.sorted_tables))  # children first: no foreign key is left dangling
+    if not tables:
+        return
+    filled_probe = text(" UNION ALL ".join(
+        f"SELECT '{t.name}' WHERE EXISTS (SELECT 1 FROM \"{t.name}\")" for t in tables
+    ))
+    with engine.begin() as connection:
+        for _attempt in range(3):
+            filled = set(connection.execute(filled_probe).scalars())
+            if not filled:
+                break
+            for table in tables:
+                if table.name in filled:
+                    connection.execute(table.delete())
+        else:
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        # A sequence is NULL in pg_sequences until it is first used after a restart: only the used ones restart.
+        used = connection.execute(text(
+            "SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences WHERE last_value IS NOT NULL"
+        )).scalars().all()
+        for sequence in used:
+            connection.execute(text(f"ALTER SEQUENCE {sequence} RESTART"))
 
 
 @pytest.fixture(scope="session")
