@@ -33,50 +33,51 @@ def test_page_writer_writes_pages_in_order_one_write_at_a_time() -> None:
     assert written == list(range(20))
 
 
+class FirstWriteHeld:
+    """A ``write`` that records each batch's page numbers and holds the first write until ``release``."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[int]] = []
+        self.started, self._released = threading.Event(), threading.Event()
+
+    def __call__(self, batch: list[PreparedPage]) -> None:
+        self.batches.append([p.account_id for p in batch])
+        if len(self.batches) == 1:
+            self.started.set()
+            self._released.wait(5)
+
+    def release(self) -> None:
+        self._released.set()
+
+
 def test_page_writer_groups_the_pages_queued_while_it_was_writing() -> None:
-    first_write_started, release_first_write = threading.Event(), threading.Event()
-    batches: list[list[int]] = []
-
-    def write(batch: list[PreparedPage]) -> None:
-        batches.append([p.account_id for p in batch])
-        if len(batches) == 1:
-            first_write_started.set()
-            release_first_write.wait(5)
-
+    write = FirstWriteHeld()
     writer = PageWriter(write, max_records=500)
     writer.submit(page(0))
-    assert first_write_started.wait(5)
+    assert write.started.wait(5)
     for number in range(1, 5):
         writer.submit(page(number))
-    release_first_write.set()
+    write.release()
     writer.finish()
-    assert batches == [[0], [1, 2, 3, 4]]
+    assert write.batches == [[0], [1, 2, 3, 4]]
 
 
 def test_page_writer_keeps_each_write_within_its_record_bound() -> None:
-    first_write_started, release_first_write = threading.Event(), threading.Event()
-    batches: list[list[int]] = []
-
-    def write(batch: list[PreparedPage]) -> None:
-        batches.append([p.account_id for p in batch])
-        if len(batches) == 1:
-            first_write_started.set()
-            release_first_write.wait(5)
-
+    write = FirstWriteHeld()
     writer = PageWriter(write, max_records=100)
     writer.submit(page(0))
-    assert first_write_started.wait(5)
+    assert write.started.wait(5)
     writer.submit(page(1))
     writer.submit(page(2))
     submitted_while_full = threading.Thread(target=writer.submit, args=(page(3),))
     submitted_while_full.start()
     submitted_while_full.join(0.2)
     assert submitted_while_full.is_alive(), "submit did not wait while the queue held the bound"
-    release_first_write.set()
+    write.release()
     submitted_while_full.join(5)
     writer.finish()
-    assert batches[0] == [0] and all(len(b) <= 2 for b in batches)
-    assert [n for b in batches for n in b] == [0, 1, 2, 3]
+    assert write.batches[0] == [0] and all(len(b) <= 2 for b in write.batches)
+    assert [n for b in write.batches for n in b] == [0, 1, 2, 3]
 
 
 def test_page_writer_surfaces_a_failed_write_at_the_next_submit() -> None:

@@ -145,3 +145,19 @@ class HostedEmulator(ABC):
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
+
+
+class HostedApp(HostedEmulator):
+    """An emulator whose built object is the ASGI app itself and learns its own URL (``set_base_url``), for the
+    links and webhooks it writes."""
+
+    def asgi_app(self) -> Any:
+        return self.emulator
+
+    def addressed(self) -> None:
+        if self.emulator is not None:
+            self.emulator.set_base_url(self.base_url)
+
+    @property
+    def app(self) -> Any:
+        return self.emulator

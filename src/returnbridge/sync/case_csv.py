@@ -41,6 +41,11 @@ EXPORT_CACHE_KIB = -4096  # SQLite's cache_size in KiB when negative
 _CAPTURE = "returnbridge_capture_statement"
 
 
+def session_of(source: Runtime | Session) -> AbstractContextManager[Session]:
+    """The caller's session as it is, or a new one of the runtime's (closed after)."""
+    return nullcontext(source) if isinstance(source, Session) else source.sessions()
+
+
 def exported_keys(view: CaseView) -> list[str]:
     """The view's visible columns that have a place in a spreadsheet, in the view's order."""
     return [key for key in view.visible_columns if COLUMNS_BY_KEY[key].exportable]
@@ -51,11 +56,7 @@ def csv_export_chunks(
 ) -> Iterator[bytes]:
     """The view's rows as CSV bytes (``header`` first, as ``sync.case_views.export_columns`` names the columns)."""
     keys = exported_keys(view)
-    if isinstance(source, Session):
-        session_scope: AbstractContextManager[Session] = nullcontext(source)
-    else:
-        session_scope = source.sessions()
-    with session_scope as session:
+    with session_of(source) as session:
         dialect = session.get_bind().dialect.name
         # PostgreSQL writes a lone cell of "\." quoted (its end-of-data marker) and an empty lone cell as nothing
         # where the csv module writes '""': a file of one column is read row by row like SQLite's.

@@ -12,7 +12,6 @@ Read on the CSV export's connection (``sync.case_csv.reading``): one snapshot th
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from sqlalchemy import Row, Select
@@ -23,7 +22,7 @@ from returnbridge.db.repositories.case_list import CaseList
 from returnbridge.domain.case_view import CaseView
 from returnbridge.domain.statuses import LabelSet
 from returnbridge.exports import xlsx_chunks
-from returnbridge.sync.case_csv import FETCH_ROWS, exported_keys, reading
+from returnbridge.sync.case_csv import FETCH_ROWS, exported_keys, reading, session_of
 from returnbridge.sync.runtime import Runtime
 
 
@@ -32,11 +31,7 @@ def xlsx_export_chunks(
 ) -> Iterator[bytes]:
     """The view's rows as an XLSX workbook (``header`` first, as ``sync.case_views.export_columns`` names them)."""
     keys = exported_keys(view)
-    if isinstance(source, Session):
-        session_scope: AbstractContextManager[Session] = nullcontext(source)
-    else:
-        session_scope = source.sessions()
-    with session_scope as session:
+    with session_of(source) as session:
         dialect = session.get_bind().dialect.name
         statements = export_statements(CaseList(session, label_set), view, keys, dialect, typed=True)
         if not isinstance(source, Session):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uvicorn
 
-from ..hosting import HostedEmulator, public_host, uvicorn_config
+from ..hosting import HostedApp, public_host, uvicorn_config
 from .app import EmulatorApp
 from .world import DEFAULT_INTEGRATION_TOKEN, DEFAULT_USER, World
 
@@ -26,7 +26,7 @@ def run(*, host: str = "127.0.0.1", port: int, seed: int = 42, seed_orders: int 
     uvicorn.Server(uvicorn_config(app, host, port, fast=True)).run()
 
 
-class EmulatorServer(HostedEmulator):
+class EmulatorServer(HostedApp):
     """A running Magento emulator for the duration of a ``with`` block; ``port=0`` picks a free port."""
 
     title = "Magento"
@@ -45,17 +45,6 @@ class EmulatorServer(HostedEmulator):
     def arguments(self) -> list[str]:
         return ["--seed", str(self.seed), "--seed-orders", str(self.seed_orders), "--latency-ms",
                 str(self.latency_ms)]
-
-    def asgi_app(self) -> EmulatorApp | None:
-        return self.emulator  # the app is the ASGI callable itself
-
-    def addressed(self) -> None:
-        if self.emulator is not None:
-            self.emulator.set_base_url(self.base_url)
-
-    @property
-    def app(self) -> EmulatorApp | None:
-        return self.emulator
 
     @property
     def world(self) -> World | None:

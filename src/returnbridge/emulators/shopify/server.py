@@ -11,7 +11,7 @@ from typing import Any
 
 import uvicorn
 
-from ..hosting import HostedEmulator, public_host, uvicorn_config
+from ..hosting import HostedApp, public_host, uvicorn_config
 from .app import EmulatorApp
 from .seed import DEFAULT_DOMAIN, DEFAULT_TOKEN
 from .world import World
@@ -32,7 +32,7 @@ def run(*, host: str = "127.0.0.1", port: int, token: str = DEFAULT_TOKEN, domai
     uvicorn.Server(uvicorn_config(app, host, port, fast=True, lifespan="on")).run()
 
 
-class EmulatorServer(HostedEmulator):
+class EmulatorServer(HostedApp):
     """A running Shopify emulator for the duration of a ``with`` block; ``port=0`` picks a free port.
 
     ``base_url`` is the shop origin: the GraphQL endpoint is ``{base_url}/admin/api/2026-04/graphql.json``
@@ -67,17 +67,6 @@ class EmulatorServer(HostedEmulator):
                 "--seed-orders", str(o["seed_orders"]), "--maximum-available", str(o["maximum_available"]),
                 "--restore-rate", str(o["restore_rate"]), "--latency-ms", str(o["latency_ms"]),
                 "--fault-rate", str(o["fault_rate"])]
-
-    def asgi_app(self) -> EmulatorApp | None:
-        return self.emulator  # the app is the ASGI callable itself
-
-    def addressed(self) -> None:
-        if self.emulator is not None:
-            self.emulator.set_base_url(self.base_url)
-
-    @property
-    def app(self) -> EmulatorApp | None:
-        return self.emulator
 
     @property
     def world(self) -> World | None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
-from ..hosting import HostedEmulator, public_host, uvicorn_config
+from ..hosting import HostedApp, public_host, uvicorn_config
 from .app import EmulatorApp, create_app
 from .clock import Clock
 
@@ -87,7 +87,7 @@ def run(
     uvicorn.Server(uvicorn_config(app, host, port, fast=True, lifespan="on")).run()
 
 
-class EmulatorServer(HostedEmulator):
+class EmulatorServer(HostedApp):
     """A running emulator for the duration of a ``with`` block.
 
     ``port=0`` picks a free port. In thread mode the listening socket is bound before the thread starts, so
@@ -148,14 +148,3 @@ class EmulatorServer(HostedEmulator):
         if options["redirect_url"]:
             arguments += ["--redirect-url", options["redirect_url"]]
         return arguments
-
-    def asgi_app(self) -> EmulatorApp | None:
-        return self.emulator  # the app is the ASGI callable itself
-
-    def addressed(self) -> None:
-        if self.emulator is not None:
-            self.emulator.set_base_url(self.base_url)
-
-    @property
-    def app(self) -> EmulatorApp | None:
-        return self.emulator
